@@ -1,0 +1,91 @@
+//! API errors: an HTTP status, a stable machine code and a human message, rendered as
+//! `{"error":{"code":"…","message":"…"}}`.
+
+use serde_json::json;
+
+use super::http::HttpResponse;
+
+/// An error answered to the client. Nothing was changed when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status (4xx for bad input, 5xx for the server's own failures).
+    pub status: u16,
+    /// Stable snake_case code, e.g. `invalid_wait`.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `invalid_wait` (reg: `invalid wait parameter`).
+    pub fn invalid_wait(detail: &str) -> Self {
+        Self::new(400, "invalid_wait", format!("invalid wait parameter: {detail}"))
+    }
+
+    /// 400 `invalid_request` (reg: `invalid request`).
+    pub fn invalid_request(detail: impl std::fmt::Display) -> Self {
+        Self::new(400, "invalid_request", format!("invalid request: {detail}"))
+    }
+
+    /// 400 `registers_required` (reg: `registers is required`).
+    pub fn registers_required() -> Self {
+        Self::new(400, "registers_required", "registers is required")
+    }
+
+    /// 400 `value_required` (reg: `register value is required`).
+    pub fn value_required(name: &str) -> Self {
+        Self::new(
+            400,
+            "value_required",
+            format!("register value is required (register {name:?})"),
+        )
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(path: &str) -> Self {
+        Self::new(404, "not_found", format!("no such endpoint: {path}"))
+    }
+
+    /// 405 `method_not_allowed`.
+    pub fn method_not_allowed(method: &str) -> Self {
+        Self::new(405, "method_not_allowed", format!("method not allowed: {method}"))
+    }
+
+    /// 413 `too_large`.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(413, "too_large", detail)
+    }
+
+    /// 429 `capacity_exceeded`: a registry-wide bound is reached; retry later.
+    pub fn capacity(detail: impl Into<String>) -> Self {
+        Self::new(429, "capacity_exceeded", detail)
+    }
+
+    /// 500 `storage_error`.
+    pub fn storage(detail: impl std::fmt::Display) -> Self {
+        Self::new(500, "storage_error", format!("storage failed, nothing was changed: {detail}"))
+    }
+
+    /// Renders the error as a JSON response.
+    pub fn to_response(&self) -> HttpResponse {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        HttpResponse::json(self.status, &body)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,166 @@
+//! The register API (`/consumer`, `/provider`), wire-compatible with reg. See `docs/protocol.md`.
+
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use super::http::HttpResponse;
+use super::query::{parse_poll_params, PollParams};
+use super::register_body::{decode_consumer_put, decode_provider_put};
+use crate::duration::Millis;
+use crate::registry::RegisterWrite;
+use crate::service::{Reply, Service};
+use crate::store::Store;
+use crate::waiters::WaitKind;
+
+impl<S: Store> Service<S> {
+    /// `GET /consumer`: the named registers (all if none named), optionally after a long poll.
+    pub(crate) fn consumer_get(&mut self, query: &str, now: Millis) -> Result<Reply, ApiError> {
+        let params = parse_poll_params(query)?;
+        self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
+        let changed = params
+            .since
+            .is_some_and(|v| self.registry.changed_since(params.names.as_deref(), v));
+        if params.wait_ms <= 0 || changed {
+            return Ok(Reply::Respond(self.values_response(params.names.as_deref())));
+        }
+        self.hold(WaitKind::Values, params, now)
+    }
+
+    /// `GET /provider`: takes the pending change requests for the names (all if none named);
+    /// if there are none and `wait` > 0, waits for one.
+    pub(crate) fn provider_get(&mut self, query: &str, now: Millis) -> Result<Reply, ApiError> {
+        let params = parse_poll_params(query)?;
+        self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
+        let (commit, taken) = self.registry.plan_take_requests(params.names.as_deref());
+        if !taken.is_empty() || params.wait_ms <= 0 {
+            self.commit(commit)?;
+            return Ok(Reply::Respond(requests_response(taken)));
+        }
+        self.hold(WaitKind::Requests, params, now)
+    }
+
+    /// `PUT /consumer`: queue change requests (latest per register wins). 202.
+    pub(crate) fn consumer_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+        let requests = decode_consumer_put(body)?;
+        self.check_name_count(requests.len())?;
+        let added = self.registry.new_request_count(requests.iter().map(|(n, _)| n));
+        if self.registry.pending_requests() + added > self.limits.max_pending_requests {
+            return Err(ApiError::capacity(format!(
+                "too many pending change requests (limit {}); providers must take some first",
+                self.limits.max_pending_requests
+            )));
+        }
+        let commit = self
+            .registry
+            .plan_request_changes(now, self.limits.request_ttl_ms, requests);
+        self.commit(commit)?;
+        Ok(Reply::Respond(HttpResponse::empty(202)))
+    }
+
+    /// `PUT /provider`: create or update registers, reset their TTL. 204.
+    pub(crate) fn provider_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+        let items = decode_provider_put(body)?;
+        self.check_name_count(items.len())?;
+        let mut new_names = 0;
+        let mut writes = Vec::with_capacity(items.len());
+        for item in items {
+            let size = serde_json::to_vec(&item.value).map_or(0, |v| v.len())
+                + serde_json::to_vec(&item.metadata).map_or(0, |v| v.len())
+                + item.name.len();
+            if size > self.limits.max_entry_bytes {
+                return Err(ApiError::too_large(format!(
+                    "register {:?} is {size} bytes, over the limit of {} bytes",
+                    item.name, self.limits.max_entry_bytes
+                )));
+            }
+            if self.registry.get(&item.name).is_none() {
+                new_names += 1;
+            }
+            writes.push(RegisterWrite {
+                name: item.name,
+                value: item.value,
+                metadata: item.metadata,
+                ttl_ms: item.ttl_ms.unwrap_or(self.limits.default_ttl_ms),
+            });
+        }
+        if self.registry.len() + new_names > self.limits.max_entries {
+            return Err(ApiError::capacity(format!(
+                "the registry holds its maximum of {} entries",
+                self.limits.max_entries
+            )));
+        }
+        let commit = self.registry.plan_set_registers(now, writes);
+        self.commit(commit)?;
+        Ok(Reply::Respond(HttpResponse::empty(204)))
+    }
+
+    /// The current state of the named (existing) registers, or of all.
+    pub(crate) fn values_response(&self, names: Option<&[String]>) -> HttpResponse {
+        let mut registers = Map::new();
+        let mut add = |e: &crate::entry::Entry| {
+            let mut r = Map::new();
+            r.insert("value".into(), e.data.clone());
+            if !e.meta.is_empty() {
+                r.insert("metadata".into(), Value::Object(e.meta.clone()));
+            }
+            registers.insert(e.id.clone(), Value::Object(r));
+        };
+        match names {
+            None => self.registry.entries().for_each(&mut add),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.registry.get(n))
+                .for_each(&mut add),
+        }
+        HttpResponse::json(200, &registers_doc(registers))
+    }
+
+    /// Takes the pending requests for the names and answers them.
+    pub(crate) fn take_requests_response(
+        &mut self,
+        names: Option<&[String]>,
+    ) -> Result<HttpResponse, ApiError> {
+        let (commit, taken) = self.registry.plan_take_requests(names);
+        self.commit(commit)?;
+        Ok(requests_response(taken))
+    }
+
+    fn hold(&mut self, kind: WaitKind, params: PollParams, now: Millis) -> Result<Reply, ApiError> {
+        if self.waiters.len() >= self.limits.max_waiters {
+            return Err(ApiError::capacity(format!(
+                "too many long polls held (limit {}); retry later",
+                self.limits.max_waiters
+            )));
+        }
+        let wait = (params.wait_ms as u64).min(self.limits.max_wait_ms);
+        let deadline = now.saturating_add(wait);
+        let waiter = self.waiters.add(kind, params.names, deadline);
+        Ok(Reply::Wait { waiter, deadline })
+    }
+
+    fn check_name_count(&self, count: usize) -> Result<(), ApiError> {
+        if count > self.limits.max_names_per_request {
+            return Err(ApiError::too_large(format!(
+                "{count} names in one request, over the limit of {}",
+                self.limits.max_names_per_request
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn registers_doc(registers: Map<String, Value>) -> Value {
+    let mut doc = Map::new();
+    doc.insert("registers".into(), Value::Object(registers));
+    Value::Object(doc)
+}
+
+fn requests_response(taken: Vec<crate::entry::PendingRequest>) -> HttpResponse {
+    let mut registers = Map::new();
+    for r in taken {
+        let mut item = Map::new();
+        item.insert("value".into(), r.value);
+        registers.insert(r.name, Value::Object(item));
+    }
+    HttpResponse::json(200, &registers_doc(registers))
+}

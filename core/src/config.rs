@@ -1,0 +1,43 @@
+//! Bounds and defaults of a registry. Every bound is enforced with a clear 4xx error that
+//! changes nothing.
+
+use crate::duration::Millis;
+
+/// Limits and defaults of one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Largest entry (value + metadata as JSON text).
+    pub max_entry_bytes: usize,
+    /// Most entries a registry holds.
+    pub max_entries: usize,
+    /// Most names in one request (query names or body registers).
+    pub max_names_per_request: usize,
+    /// Longest long poll; longer `wait`s are capped to this.
+    pub max_wait_ms: Millis,
+    /// TTL of a register whose provider gave none (or ≤ 0).
+    pub default_ttl_ms: Millis,
+    /// Most pending change requests a registry holds.
+    pub max_pending_requests: usize,
+    /// How long a change request waits for a provider before it expires.
+    pub request_ttl_ms: Millis,
+    /// Most long polls held at once.
+    pub max_waiters: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_entry_bytes: 64 << 10,
+            max_entries: 100_000,
+            max_names_per_request: 1_000,
+            max_wait_ms: 60_000,
+            default_ttl_ms: 10_000,
+            max_pending_requests: 1_000,
+            request_ttl_ms: 60_000,
+            max_waiters: 10_000,
+        }
+    }
+}

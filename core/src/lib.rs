@@ -1,0 +1,42 @@
+//! # registry-core
+//!
+//! The sans-IO core of Edge Registry: a registry of named live values. It has no clock, no
+//! storage and no JS: time comes in as an argument (`now`, in Unix milliseconds), storage
+//! through the [`Store`] trait, and the host (the Cloudflare Worker, or the native test harness)
+//! holds connections and timers.
+//!
+//! ```
+//! use registry_core::{HttpRequest, Limits, MemStore, Reply, Service};
+//!
+//! let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
+//! let put = HttpRequest::new("PUT", "/provider", r#"{"registers":{"temp":{"value":21.5}}}"#);
+//! assert!(matches!(svc.handle(&put, 1_000), Reply::Respond(r) if r.status == 204));
+//! let get = HttpRequest::new("GET", "/consumer?name=temp", "");
+//! let Reply::Respond(r) = svc.handle(&get, 2_000) else { panic!() };
+//! assert_eq!(r.body, b"{\"registers\":{\"temp\":{\"value\":21.5}}}\n");
+//! // The default TTL is 10 s: at 11 s the register is gone.
+//! let Reply::Respond(r) = svc.handle(&get, 11_000) else { panic!() };
+//! assert_eq!(r.body, b"{\"registers\":{}}\n");
+//! ```
+//!
+//! Modules: [`entry`] (data model), [`registry`] (state, TTL, change requests), [`waiters`]
+//! (held long polls), [`service`] (what a host drives), [`api`] (HTTP-shaped API), [`store`]
+//! (persistence trait + in-memory store), [`duration`] (Go duration syntax), [`config`].
+
+pub mod api;
+pub mod config;
+pub mod duration;
+pub mod entry;
+pub mod registry;
+pub mod service;
+pub mod store;
+pub mod waiters;
+
+pub use api::{ApiError, HttpRequest, HttpResponse};
+pub use config::Limits;
+pub use duration::Millis;
+pub use entry::{Entry, PendingRequest};
+pub use registry::Registry;
+pub use service::{Reply, Service, VERSION_HEADER};
+pub use store::{Commit, MemStore, RegistryMeta, Snapshot, Store, StoreError};
+pub use waiters::{WaitKind, WaiterId};

@@ -1,0 +1,273 @@
+//! The in-memory state of one registry: entries with exact TTL expiry and pending change
+//! requests. Every mutation is planned as a [`Commit`] from the current state (read-only), then
+//! applied with [`Registry::apply`] once the store accepted it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::duration::Millis;
+use crate::entry::{Entry, Meta, PendingRequest, REGISTER_KIND};
+use crate::store::{Commit, RegistryMeta, Snapshot};
+
+/// A provider write of one register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterWrite {
+    /// Register name (entry id).
+    pub name: String,
+    /// New value.
+    pub value: Value,
+    /// New metadata (replaces the old; empty = none).
+    pub metadata: Meta,
+    /// Time to live.
+    pub ttl_ms: Millis,
+}
+
+/// The state of one registry.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    meta: RegistryMeta,
+    entries: BTreeMap<String, Entry>,
+    /// (expires_at, id) of every entry with a TTL.
+    entry_expiry: BTreeSet<(Millis, String)>,
+    requests: BTreeMap<String, PendingRequest>,
+    /// (expires_at, name) of every pending request.
+    request_expiry: BTreeSet<(Millis, String)>,
+}
+
+impl Registry {
+    /// Rebuilds the state from a persisted snapshot (no versions are created).
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let mut reg = Registry {
+            meta: snapshot.meta,
+            ..Registry::default()
+        };
+        for e in snapshot.entries {
+            reg.insert_entry(e);
+        }
+        for r in snapshot.requests {
+            reg.insert_request(r);
+        }
+        reg
+    }
+
+    /// Registry-wide counters.
+    pub fn meta(&self) -> RegistryMeta {
+        self.meta
+    }
+
+    /// The current version.
+    pub fn head(&self) -> u64 {
+        self.meta.head
+    }
+
+    /// One entry by id.
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.entries.get(id)
+    }
+
+    /// All entries in id order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the registry has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of pending change requests.
+    pub fn pending_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// The pending change request for a name, if any.
+    pub fn pending_request(&self, name: &str) -> Option<&PendingRequest> {
+        self.requests.get(name)
+    }
+
+    /// The earliest instant at which an entry or a change request expires.
+    pub fn next_expiry(&self) -> Option<Millis> {
+        let e = self.entry_expiry.first().map(|(t, _)| *t);
+        let r = self.request_expiry.first().map(|(t, _)| *t);
+        match (e, r) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether any of `names` (all entries if `None`) changed, or any entry was deleted, after
+    /// version `since`. A `since` ahead of the head (a registry reset) also counts as changed.
+    pub fn changed_since(&self, names: Option<&[String]>, since: u64) -> bool {
+        if since > self.meta.head || self.meta.last_delete > since {
+            return true;
+        }
+        match names {
+            None => self.meta.head > since,
+            Some(names) => names
+                .iter()
+                .any(|n| self.entries.get(n).is_some_and(|e| e.version > since)),
+        }
+    }
+
+    /// Plans a provider write: one version for the whole batch if anything changed; a write
+    /// that only extends TTLs makes no version (but the new expiry is still persisted).
+    pub fn plan_set_registers(&self, now: Millis, writes: Vec<RegisterWrite>) -> Commit {
+        let mut commit = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
+        let version = self.meta.head + 1;
+        for w in writes {
+            let old = self.entries.get(&w.name);
+            let changed = !old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
+            let entry = Entry {
+                version: match (changed, old) {
+                    (false, Some(e)) => e.version,
+                    _ => version,
+                },
+                id: w.name.clone(),
+                kind: REGISTER_KIND.to_string(),
+                meta: w.metadata,
+                data: w.value,
+                ttl_ms: Some(w.ttl_ms),
+                expires_at: Some(now.saturating_add(w.ttl_ms)),
+            };
+            if changed {
+                commit.changed.push(w.name);
+            }
+            commit.put_entries.push(entry);
+        }
+        if !commit.changed.is_empty() {
+            commit.meta.head = version;
+        }
+        commit
+    }
+
+    /// Plans the expiry of everything due at `now`: entries (one version, actor `ttl`) and
+    /// change requests (no version). `None` when nothing is due.
+    pub fn plan_expiry(&self, now: Millis) -> Option<Commit> {
+        let mut commit = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
+        for (t, id) in &self.entry_expiry {
+            if *t > now {
+                break;
+            }
+            commit.delete_entries.push(id.clone());
+            commit.changed.push(id.clone());
+        }
+        for (t, name) in &self.request_expiry {
+            if *t > now {
+                break;
+            }
+            commit.delete_requests.push(name.clone());
+        }
+        if !commit.delete_entries.is_empty() {
+            commit.meta.head += 1;
+            commit.meta.last_delete = commit.meta.head;
+        }
+        (!commit.is_empty()).then_some(commit)
+    }
+
+    /// Plans consumer change requests: the latest request per name wins.
+    pub fn plan_request_changes(
+        &self,
+        now: Millis,
+        ttl_ms: Millis,
+        requests: Vec<(String, Value)>,
+    ) -> Commit {
+        let mut commit = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
+        for (name, value) in requests {
+            let id = commit.meta.next_request_id + 1;
+            commit.meta.next_request_id = id;
+            commit.requested.push(name.clone());
+            commit.put_requests.push(PendingRequest {
+                name,
+                value,
+                id,
+                created_at: now,
+                expires_at: now.saturating_add(ttl_ms),
+            });
+        }
+        commit
+    }
+
+    /// How many new pending requests `names` would add (replacing one does not add).
+    pub fn new_request_count<'a>(&self, names: impl Iterator<Item = &'a String>) -> usize {
+        names.filter(|n| !self.requests.contains_key(*n)).count()
+    }
+
+    /// Plans taking (consuming) the pending requests for `names` (all if `None`).
+    pub fn plan_take_requests(&self, names: Option<&[String]>) -> (Commit, Vec<PendingRequest>) {
+        let taken: Vec<PendingRequest> = match names {
+            None => self.requests.values().cloned().collect(),
+            Some(names) => {
+                let mut seen = BTreeSet::new();
+                names
+                    .iter()
+                    .filter(|n| seen.insert(n.as_str()))
+                    .filter_map(|n| self.requests.get(n).cloned())
+                    .collect()
+            }
+        };
+        let commit = Commit {
+            meta: self.meta,
+            delete_requests: taken.iter().map(|r| r.name.clone()).collect(),
+            ..Commit::default()
+        };
+        (commit, taken)
+    }
+
+    /// Applies a commit the store has accepted.
+    pub fn apply(&mut self, commit: &Commit) {
+        self.meta = commit.meta;
+        for id in &commit.delete_entries {
+            if let Some(old) = self.entries.remove(id) {
+                if let Some(t) = old.expires_at {
+                    self.entry_expiry.remove(&(t, old.id));
+                }
+            }
+        }
+        for e in &commit.put_entries {
+            if let Some(old) = self.entries.remove(&e.id) {
+                if let Some(t) = old.expires_at {
+                    self.entry_expiry.remove(&(t, old.id));
+                }
+            }
+            self.insert_entry(e.clone());
+        }
+        for name in &commit.delete_requests {
+            if let Some(old) = self.requests.remove(name) {
+                self.request_expiry.remove(&(old.expires_at, old.name));
+            }
+        }
+        for r in &commit.put_requests {
+            if let Some(old) = self.requests.remove(&r.name) {
+                self.request_expiry.remove(&(old.expires_at, old.name));
+            }
+            self.insert_request(r.clone());
+        }
+    }
+
+    fn insert_entry(&mut self, e: Entry) {
+        if let Some(t) = e.expires_at {
+            self.entry_expiry.insert((t, e.id.clone()));
+        }
+        self.entries.insert(e.id.clone(), e);
+    }
+
+    fn insert_request(&mut self, r: PendingRequest) {
+        self.request_expiry.insert((r.expires_at, r.name.clone()));
+        self.requests.insert(r.name.clone(), r);
+    }
+}

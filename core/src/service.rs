@@ -1,0 +1,207 @@
+//! The engine a host drives: one registry's state, its store, its held long polls and its
+//! limits. The host passes `now` into every call (the core has no clock), writes nothing
+//! itself, holds the connections of waiting requests, and after each call wakes the waiters
+//! returned by [`Service::take_woken`] and re-arms its alarm at [`Service::next_alarm`].
+
+use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::config::Limits;
+use crate::duration::Millis;
+use crate::registry::Registry;
+use crate::store::{Commit, Store, StoreError};
+use crate::waiters::{WaitKind, WaiterId, Waiters};
+
+/// Header carrying the registry version a response reflects.
+pub const VERSION_HEADER: &str = "x-registry-version";
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer now.
+    Respond(HttpResponse),
+    /// Hold the request until the waiter is woken or `deadline` passes, then call
+    /// [`Service::resume`].
+    Wait {
+        /// The held long poll.
+        waiter: WaiterId,
+        /// When to resume it if nothing woke it.
+        deadline: Millis,
+    },
+}
+
+/// One registry, driven by a host.
+#[derive(Debug)]
+pub struct Service<S: Store> {
+    pub(crate) registry: Registry,
+    pub(crate) store: S,
+    pub(crate) waiters: Waiters,
+    pub(crate) limits: Limits,
+    woken: Vec<WaiterId>,
+    poisoned: bool,
+}
+
+impl<S: Store> Service<S> {
+    /// Loads the registry from its store. Nothing is written and no version is created.
+    pub fn load(store: S, limits: Limits) -> Result<Self, StoreError> {
+        let registry = Registry::from_snapshot(store.load()?);
+        Ok(Service {
+            registry,
+            store,
+            waiters: Waiters::default(),
+            limits,
+            woken: Vec::new(),
+            poisoned: false,
+        })
+    }
+
+    /// The registry state.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (fault injection in tests).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Held long polls.
+    pub fn waiters(&self) -> &Waiters {
+        &self.waiters
+    }
+
+    /// Whether a store write failed; the host should then reload from its store.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Waiters woken since the last call; the host resumes each of them.
+    pub fn take_woken(&mut self) -> Vec<WaiterId> {
+        std::mem::take(&mut self.woken)
+    }
+
+    /// When the host's alarm must fire next: the earliest TTL or change-request expiry.
+    pub fn next_alarm(&self) -> Option<Millis> {
+        self.registry.next_expiry()
+    }
+
+    /// The earliest deadline among held waiters (hosts that keep one timer for all use it).
+    pub fn next_waiter_deadline(&self) -> Option<Millis> {
+        self.waiters.next_deadline()
+    }
+
+    /// Expires everything due at `now` (called on the alarm and before every request, so an
+    /// expired register is never served even if the alarm is late).
+    pub fn on_alarm(&mut self, now: Millis) -> Result<(), ApiError> {
+        match self.registry.plan_expiry(now) {
+            Some(commit) => self.commit(commit),
+            None => Ok(()),
+        }
+    }
+
+    /// Handles one request at `now`.
+    pub fn handle(&mut self, req: &HttpRequest, now: Millis) -> Reply {
+        let reply = match self.route(req, now) {
+            Ok(reply) => reply,
+            Err(e) => Reply::Respond(e.to_response()),
+        };
+        self.stamp(reply)
+    }
+
+    /// Finishes a held long poll (woken or timed out) and forgets the waiter.
+    pub fn resume(&mut self, waiter: WaiterId, now: Millis) -> HttpResponse {
+        let Some(w) = self.waiters.remove(waiter) else {
+            return ApiError::new(500, "unknown_waiter", "long poll already finished").to_response();
+        };
+        let result = self.on_alarm(now).and_then(|()| match w.kind {
+            WaitKind::Values => Ok(self.values_response(w.names.as_deref())),
+            WaitKind::Requests => self.take_requests_response(w.names.as_deref()),
+        });
+        let response = result.unwrap_or_else(|e| e.to_response());
+        match self.stamp(Reply::Respond(response)) {
+            Reply::Respond(r) => r,
+            Reply::Wait { .. } => unreachable!("stamp keeps the variant"),
+        }
+    }
+
+    /// Forgets a held long poll whose client went away (its requests stay pending).
+    pub fn cancel(&mut self, waiter: WaiterId) {
+        self.waiters.remove(waiter);
+    }
+
+    /// Writes a commit to the store, then applies it and wakes whoever it concerns.
+    pub(crate) fn commit(&mut self, commit: Commit) -> Result<(), ApiError> {
+        if commit.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.commit(&commit) {
+            self.poisoned = true;
+            return Err(ApiError::storage(e));
+        }
+        self.registry.apply(&commit);
+        let mut woken = self.waiters.wake(WaitKind::Values, &commit.changed);
+        woken.extend(self.waiters.wake(WaitKind::Requests, &commit.requested));
+        self.woken.extend(woken);
+        Ok(())
+    }
+
+    fn route(&mut self, req: &HttpRequest, now: Millis) -> Result<Reply, ApiError> {
+        if req.body.len() > self.limits.max_body_bytes {
+            return Err(ApiError::too_large(format!(
+                "request body of {} bytes exceeds the limit of {} bytes",
+                req.body.len(),
+                self.limits.max_body_bytes
+            )));
+        }
+        let path = crate::api::query::percent_decode(&req.path, false)
+            .map_err(|_| ApiError::not_found(&req.path))?;
+        let method = req.method.as_str();
+        match path.as_str() {
+            "/consumer" | "/provider" if !matches!(method, "GET" | "PUT") => {
+                Err(ApiError::method_not_allowed(method))
+            }
+            "/v1/health" if method != "GET" => Err(ApiError::method_not_allowed(method)),
+            "/consumer" | "/provider" | "/v1/health" => {
+                self.on_alarm(now)?;
+                match (path.as_str(), method) {
+                    ("/consumer", "GET") => self.consumer_get(&req.query, now),
+                    ("/consumer", _) => self.consumer_put(&req.body, now),
+                    ("/provider", "GET") => self.provider_get(&req.query, now),
+                    ("/provider", _) => self.provider_put(&req.body, now),
+                    _ => Ok(Reply::Respond(self.health())),
+                }
+            }
+            _ => Err(ApiError::not_found(&req.path)),
+        }
+    }
+
+    fn health(&self) -> HttpResponse {
+        HttpResponse::json(
+            200,
+            &serde_json::json!({
+                "status": "ok",
+                "version": self.registry.head(),
+                "entries": self.registry.len(),
+                "pending_requests": self.registry.pending_requests(),
+                "waiters": self.waiters.len(),
+            }),
+        )
+    }
+
+    fn stamp(&self, reply: Reply) -> Reply {
+        match reply {
+            Reply::Respond(r) => {
+                Reply::Respond(r.with_header(VERSION_HEADER, self.registry.head().to_string()))
+            }
+            wait => wait,
+        }
+    }
+}

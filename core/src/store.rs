@@ -1,0 +1,119 @@
+//! Storage comes in through the [`Store`] trait: the core hands the host one [`Commit`] per
+//! state change and the host writes it atomically (one SQLite transaction in the worker). The
+//! in-memory state is only changed after the store accepted the commit, so a failed write leaves
+//! both as they were.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::entry::{Entry, PendingRequest};
+
+/// Registry-wide counters, persisted with every commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryMeta {
+    /// The current registry version (0 = nothing ever changed).
+    pub head: u64,
+    /// The last version that deleted an entry (lets `since=` see deletions).
+    pub last_delete: u64,
+    /// The id the next change request gets.
+    pub next_request_id: u64,
+}
+
+/// Everything one state change writes. Applied all or nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commit {
+    /// The counters after the change.
+    pub meta: RegistryMeta,
+    /// Entries created or updated (including TTL-only refreshes).
+    pub put_entries: Vec<Entry>,
+    /// Ids of entries deleted.
+    pub delete_entries: Vec<String>,
+    /// Change requests added or replaced.
+    pub put_requests: Vec<PendingRequest>,
+    /// Names whose pending change request is removed (taken or expired).
+    pub delete_requests: Vec<String>,
+    /// Names whose visible state changed (wakes consumers); not persisted.
+    pub changed: Vec<String>,
+    /// Names that got a new change request (wakes providers); not persisted.
+    pub requested: Vec<String>,
+}
+
+impl Commit {
+    /// Whether the commit writes nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.put_entries.is_empty()
+            && self.delete_entries.is_empty()
+            && self.put_requests.is_empty()
+            && self.delete_requests.is_empty()
+    }
+}
+
+/// The persisted state of a registry, as loaded on start.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Counters.
+    pub meta: RegistryMeta,
+    /// All entries.
+    pub entries: Vec<Entry>,
+    /// All pending change requests.
+    pub requests: Vec<PendingRequest>,
+}
+
+/// A storage failure reported by the host.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("storage error: {0}")]
+pub struct StoreError(pub String);
+
+/// Durable storage of one registry.
+pub trait Store {
+    /// Reads the whole persisted state.
+    fn load(&self) -> Result<Snapshot, StoreError>;
+    /// Writes one commit atomically: either all of it is durable or none of it.
+    fn commit(&mut self, commit: &Commit) -> Result<(), StoreError>;
+}
+
+/// An in-memory [`Store`] for the native harness and tests. Cloning it is how a test keeps the
+/// "disk" across a simulated restart.
+#[derive(Debug, Clone, Default)]
+pub struct MemStore {
+    meta: RegistryMeta,
+    entries: BTreeMap<String, Entry>,
+    requests: BTreeMap<String, PendingRequest>,
+    /// When set, the next commit fails (fault injection).
+    pub fail_next_commit: bool,
+    /// Number of successful commits (for tests).
+    pub commits: u64,
+}
+
+impl Store for MemStore {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot {
+            meta: self.meta,
+            entries: self.entries.values().cloned().collect(),
+            requests: self.requests.values().cloned().collect(),
+        })
+    }
+
+    fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
+        if std::mem::take(&mut self.fail_next_commit) {
+            return Err(StoreError("injected failure".into()));
+        }
+        self.meta = commit.meta;
+        for id in &commit.delete_entries {
+            self.entries.remove(id);
+        }
+        for e in &commit.put_entries {
+            self.entries.insert(e.id.clone(), e.clone());
+        }
+        for name in &commit.delete_requests {
+            self.requests.remove(name);
+        }
+        for r in &commit.put_requests {
+            self.requests.insert(r.name.clone(), r.clone());
+        }
+        self.commits += 1;
+        Ok(())
+    }
+}
