@@ -164,10 +164,26 @@ mod tests {
     #[test]
     fn rejects_what_go_rejects() {
         for text in [
-            "", "5", "5S", "1d", "1e3s", "invalid", "1 s", " 1s", "s", ".s", "-", "1s-", "--1s",
-            "9999999999999999999h", "3000000h",
+            "",
+            "5",
+            "5S",
+            "1d",
+            "1e3s",
+            "invalid",
+            "1 s",
+            " 1s",
+            "s",
+            ".s",
+            "-",
+            "1s-",
+            "--1s",
+            "9999999999999999999h",
+            "3000000h",
         ] {
-            assert!(parse_go_duration(text).is_err(), "{text:?} should be rejected");
+            assert!(
+                parse_go_duration(text).is_err(),
+                "{text:?} should be rejected"
+            );
         }
     }
 

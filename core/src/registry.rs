@@ -125,7 +125,8 @@ impl Registry {
         let version = self.meta.head + 1;
         for w in writes {
             let old = self.entries.get(&w.name);
-            let changed = !old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
+            let changed =
+                !old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
             let entry = Entry {
                 version: match (changed, old) {
                     (false, Some(e)) => e.version,

@@ -119,7 +119,8 @@ impl<S: Store> Service<S> {
     /// Finishes a held long poll (woken or timed out) and forgets the waiter.
     pub fn resume(&mut self, waiter: WaiterId, now: Millis) -> HttpResponse {
         let Some(w) = self.waiters.remove(waiter) else {
-            return ApiError::new(500, "unknown_waiter", "long poll already finished").to_response();
+            return ApiError::new(500, "unknown_waiter", "long poll already finished")
+                .to_response();
         };
         let result = self.on_alarm(now).and_then(|()| match w.kind {
             WaitKind::Values => Ok(self.values_response(w.names.as_deref())),

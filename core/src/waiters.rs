@@ -51,7 +51,12 @@ impl Waiters {
     }
 
     /// Registers a waiter and returns its id.
-    pub fn add(&mut self, kind: WaitKind, names: Option<Vec<String>>, deadline: Millis) -> WaiterId {
+    pub fn add(
+        &mut self,
+        kind: WaitKind,
+        names: Option<Vec<String>>,
+        deadline: Millis,
+    ) -> WaiterId {
         self.next_id += 1;
         let id = self.next_id;
         match &names {
@@ -60,7 +65,10 @@ impl Waiters {
             }
             Some(names) => {
                 for n in names {
-                    self.by_name.entry((kind, n.clone())).or_default().insert(id);
+                    self.by_name
+                        .entry((kind, n.clone()))
+                        .or_default()
+                        .insert(id);
                 }
             }
         }
@@ -83,7 +91,11 @@ impl Waiters {
 
     /// Marks every waiter of `kind` watching any of `names` as woken and returns their ids
     /// (each at most once).
-    pub fn wake<'a>(&mut self, kind: WaitKind, names: impl IntoIterator<Item = &'a String>) -> Vec<WaiterId> {
+    pub fn wake<'a>(
+        &mut self,
+        kind: WaitKind,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<WaiterId> {
         let mut hit = BTreeSet::new();
         if let Some(all) = self.watch_all.get(&kind) {
             hit.extend(all.iter().copied());
@@ -131,7 +143,9 @@ impl Waiters {
     }
 
     fn unindex(&mut self, id: WaiterId) {
-        let Some(w) = self.waiters.get(&id) else { return };
+        let Some(w) = self.waiters.get(&id) else {
+            return;
+        };
         if w.woken {
             return;
         }

@@ -1,1 +1,203 @@
-//! placeholder
+//! The native test harness: the very `registry_core::Service` the worker drives, driven here
+//! with a simulated clock and an in-memory store, in-process. A long poll is a [`Ticket`] that
+//! completes when the service wakes it or when simulated time passes its deadline.
+//!
+//! ```
+//! use registry_tests::Harness;
+//! let mut h = Harness::new();
+//! let poll = h.start("GET", "/consumer?name=a&wait=5s", "");
+//! h.advance(100);
+//! assert!(h.result(&poll).is_none());
+//! h.put("/provider", r#"{"registers":{"a":{"value":1}}}"#);
+//! assert_eq!(h.result(&poll).unwrap().json_body()["registers"]["a"]["value"], 1);
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use registry_core::{
+    HttpRequest, HttpResponse, Limits, MemStore, Millis, Reply, Service, WaiterId,
+};
+use serde_json::Value;
+
+/// The simulated clock starts here (an arbitrary, realistic Unix time in ms).
+pub const EPOCH: Millis = 1_700_000_000_000;
+
+/// A request in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ticket {
+    /// Answered at once.
+    Done(HttpResponse),
+    /// Held as a long poll.
+    Held(WaiterId),
+}
+
+/// One registry with a simulated clock.
+pub struct Harness {
+    svc: Service<MemStore>,
+    limits: Limits,
+    now: Millis,
+    held: BTreeMap<WaiterId, Millis>,
+    finished: HashMap<WaiterId, (Millis, HttpResponse)>,
+    /// Requests started before a restart: their connections were lost.
+    lost: Vec<WaiterId>,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    /// A fresh empty registry with default limits.
+    pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// A fresh empty registry with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Harness {
+            svc: Service::load(MemStore::default(), limits.clone()).expect("empty store loads"),
+            limits,
+            now: EPOCH,
+            held: BTreeMap::new(),
+            finished: HashMap::new(),
+            lost: Vec::new(),
+        }
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// The service (read-only).
+    pub fn service(&self) -> &Service<MemStore> {
+        &self.svc
+    }
+
+    /// The service, mutably (fault injection).
+    pub fn service_mut(&mut self) -> &mut Service<MemStore> {
+        &mut self.svc
+    }
+
+    /// Sends a request; long polls come back as [`Ticket::Held`].
+    pub fn start(&mut self, method: &str, target: &str, body: &str) -> Ticket {
+        let req = HttpRequest::new(method, target, body);
+        let reply = self.svc.handle(&req, self.now);
+        let ticket = match reply {
+            Reply::Respond(r) => Ticket::Done(r),
+            Reply::Wait { waiter, deadline } => {
+                assert!(deadline >= self.now, "a deadline in the past");
+                self.held.insert(waiter, deadline);
+                Ticket::Held(waiter)
+            }
+        };
+        self.settle();
+        ticket
+    }
+
+    /// Sends a request that must be answered at once.
+    pub fn call(&mut self, method: &str, target: &str, body: &str) -> HttpResponse {
+        match self.start(method, target, body) {
+            Ticket::Done(r) => r,
+            Ticket::Held(_) => panic!("{method} {target} was held as a long poll"),
+        }
+    }
+
+    /// `GET target`, answered at once.
+    pub fn get(&mut self, target: &str) -> HttpResponse {
+        self.call("GET", target, "")
+    }
+
+    /// `PUT target` with a body, answered at once.
+    pub fn put(&mut self, target: &str, body: &str) -> HttpResponse {
+        self.call("PUT", target, body)
+    }
+
+    /// The `registers` object of `GET /consumer?<query>`.
+    pub fn registers(&mut self, query: &str) -> Value {
+        let r = self.get(&format!("/consumer?{query}"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json_body()["registers"].clone()
+    }
+
+    /// The response of a ticket, once it is answered.
+    pub fn result(&self, ticket: &Ticket) -> Option<HttpResponse> {
+        self.answered(ticket).map(|(_, r)| r)
+    }
+
+    /// The response of a ticket and the simulated instant it was answered.
+    pub fn answered(&self, ticket: &Ticket) -> Option<(Millis, HttpResponse)> {
+        match ticket {
+            Ticket::Done(r) => Some((self.now, r.clone())),
+            Ticket::Held(id) => self.finished.get(id).cloned(),
+        }
+    }
+
+    /// Whether a held request's connection was lost in a restart.
+    pub fn was_lost(&self, ticket: &Ticket) -> bool {
+        matches!(ticket, Ticket::Held(id) if self.lost.contains(id))
+    }
+
+    /// Lets `ms` of simulated time pass, firing alarms (expiries) and long-poll deadlines at
+    /// the exact instants they are due.
+    pub fn advance(&mut self, ms: Millis) {
+        let target = self.now + ms;
+        loop {
+            let next_alarm = self.svc.next_alarm();
+            let next_deadline = self.held.values().min().copied();
+            let next = match (next_alarm, next_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match next {
+                Some(t) if t <= target => {
+                    self.now = self.now.max(t);
+                    self.svc.on_alarm(self.now).expect("expiry commits");
+                    self.settle();
+                    let due: Vec<WaiterId> = self
+                        .held
+                        .iter()
+                        .filter(|(_, d)| **d <= self.now)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in due {
+                        self.resume(id);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+    }
+
+    /// Simulates a restart of the host: the in-memory service is dropped and reloaded from the
+    /// store; held long polls lose their connections.
+    pub fn restart(&mut self) {
+        let store = self.svc.store().clone();
+        self.lost.extend(self.held.keys().copied());
+        self.held.clear();
+        self.svc = Service::load(store, self.limits.clone()).expect("store reloads");
+    }
+
+    fn resume(&mut self, id: WaiterId) {
+        if self.held.remove(&id).is_some() {
+            let r = self.svc.resume(id, self.now);
+            self.finished.insert(id, (self.now, r));
+            self.settle();
+        }
+    }
+
+    fn settle(&mut self) {
+        loop {
+            let woken = self.svc.take_woken();
+            if woken.is_empty() {
+                break;
+            }
+            for id in woken {
+                self.resume(id);
+            }
+        }
+    }
+}

@@ -28,7 +28,11 @@ impl ApiError {
 
     /// 400 `invalid_wait` (reg: `invalid wait parameter`).
     pub fn invalid_wait(detail: &str) -> Self {
-        Self::new(400, "invalid_wait", format!("invalid wait parameter: {detail}"))
+        Self::new(
+            400,
+            "invalid_wait",
+            format!("invalid wait parameter: {detail}"),
+        )
     }
 
     /// 400 `invalid_request` (reg: `invalid request`).
@@ -57,7 +61,11 @@ impl ApiError {
 
     /// 405 `method_not_allowed`.
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "method_not_allowed", format!("method not allowed: {method}"))
+        Self::new(
+            405,
+            "method_not_allowed",
+            format!("method not allowed: {method}"),
+        )
     }
 
     /// 413 `too_large`.
@@ -72,7 +80,11 @@ impl ApiError {
 
     /// 500 `storage_error`.
     pub fn storage(detail: impl std::fmt::Display) -> Self {
-        Self::new(500, "storage_error", format!("storage failed, nothing was changed: {detail}"))
+        Self::new(
+            500,
+            "storage_error",
+            format!("storage failed, nothing was changed: {detail}"),
+        )
     }
 
     /// Renders the error as a JSON response.

@@ -40,8 +40,12 @@ pub fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     let mut pairs = Vec::new();
     for part in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let bad = |e: String| ApiError::new(400, "invalid_query", format!("invalid query string: {e}"));
-        pairs.push((percent_decode(k, true).map_err(bad)?, percent_decode(v, true).map_err(bad)?));
+        let bad =
+            |e: String| ApiError::new(400, "invalid_query", format!("invalid query string: {e}"));
+        pairs.push((
+            percent_decode(k, true).map_err(bad)?,
+            percent_decode(v, true).map_err(bad)?,
+        ));
     }
     Ok(pairs)
 }
@@ -60,7 +64,12 @@ pub struct PollParams {
 /// Parses `name`, `names`, `wait` and `since` like reg does (first `wait`/`names` wins).
 pub fn parse_poll_params(query: &str) -> Result<PollParams, ApiError> {
     let pairs = parse_pairs(query)?;
-    let first = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let first = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let mut names: Option<Vec<String>> = None;
     for (k, v) in &pairs {
         if k == "name" {
@@ -108,8 +117,14 @@ mod tests {
         let v = |s: &[&str]| Some(s.iter().map(|x| x.to_string()).collect::<Vec<_>>());
         assert_eq!(names("name=temp"), v(&["temp"]));
         assert_eq!(names("name=temp&name=humidity"), v(&["temp", "humidity"]));
-        assert_eq!(names("names=temp,humidity,pressure"), v(&["temp", "humidity", "pressure"]));
-        assert_eq!(names("name=temp&names=humidity,pressure"), v(&["temp", "humidity", "pressure"]));
+        assert_eq!(
+            names("names=temp,humidity,pressure"),
+            v(&["temp", "humidity", "pressure"])
+        );
+        assert_eq!(
+            names("name=temp&names=humidity,pressure"),
+            v(&["temp", "humidity", "pressure"])
+        );
         assert_eq!(names("names=humidity&name=temp"), v(&["temp", "humidity"]));
         assert_eq!(names(""), None);
         assert_eq!(names("names="), None);
@@ -124,9 +139,18 @@ mod tests {
         assert_eq!(parse_poll_params("").unwrap().wait_ms, 0);
         assert_eq!(parse_poll_params("wait=-1s").unwrap().wait_ms, -1000);
         assert_eq!(parse_poll_params("wait=1s&wait=bad").unwrap().wait_ms, 1000);
-        assert_eq!(parse_poll_params("wait=invalid").unwrap_err().code, "invalid_wait");
+        assert_eq!(
+            parse_poll_params("wait=invalid").unwrap_err().code,
+            "invalid_wait"
+        );
         assert_eq!(parse_poll_params("since=7").unwrap().since, Some(7));
-        assert_eq!(parse_poll_params("since=-1").unwrap_err().code, "invalid_since");
-        assert_eq!(parse_poll_params("name=%zz").unwrap_err().code, "invalid_query");
+        assert_eq!(
+            parse_poll_params("since=-1").unwrap_err().code,
+            "invalid_since"
+        );
+        assert_eq!(
+            parse_poll_params("name=%zz").unwrap_err().code,
+            "invalid_query"
+        );
     }
 }

@@ -21,7 +21,9 @@ impl<S: Store> Service<S> {
             .since
             .is_some_and(|v| self.registry.changed_since(params.names.as_deref(), v));
         if params.wait_ms <= 0 || changed {
-            return Ok(Reply::Respond(self.values_response(params.names.as_deref())));
+            return Ok(Reply::Respond(
+                self.values_response(params.names.as_deref()),
+            ));
         }
         self.hold(WaitKind::Values, params, now)
     }
@@ -43,7 +45,9 @@ impl<S: Store> Service<S> {
     pub(crate) fn consumer_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
         let requests = decode_consumer_put(body)?;
         self.check_name_count(requests.len())?;
-        let added = self.registry.new_request_count(requests.iter().map(|(n, _)| n));
+        let added = self
+            .registry
+            .new_request_count(requests.iter().map(|(n, _)| n));
         if self.registry.pending_requests() + added > self.limits.max_pending_requests {
             return Err(ApiError::capacity(format!(
                 "too many pending change requests (limit {}); providers must take some first",

@@ -140,13 +140,22 @@ mod tests {
         assert_eq!(code(r#"{"registers":{"t":{}}}"#), "value_required");
         assert_eq!(code(r#"{"registers":{"t":null}}"#), "value_required");
         // A decode error anywhere wins over a missing value elsewhere.
-        assert_eq!(code(r#"{"registers":{"a":{},"b":{"value":1,"ttl":5}}}"#), "invalid_request");
+        assert_eq!(
+            code(r#"{"registers":{"a":{},"b":{"value":1,"ttl":5}}}"#),
+            "invalid_request"
+        );
         for ttl in [r#""abc""#, "10", r#""""#, "null"] {
             let body = format!(r#"{{"registers":{{"t":{{"value":1,"ttl":{ttl}}}}}}}"#);
             assert_eq!(code(&body), "invalid_request", "ttl {ttl}");
         }
-        assert_eq!(code(r#"{"registers":{"t":{"value":1,"metadata":[]}}}"#), "invalid_request");
-        assert_eq!(code(r#"{"registers":{"t":{"value":1}}} trailing"#), "invalid_request");
+        assert_eq!(
+            code(r#"{"registers":{"t":{"value":1,"metadata":[]}}}"#),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(r#"{"registers":{"t":{"value":1}}} trailing"#),
+            "invalid_request"
+        );
     }
 
     #[test]
@@ -163,6 +172,8 @@ mod tests {
         assert_eq!(serde_json::to_string(&items[1].value).unwrap(), "25.0");
         let reqs = decode_consumer_put(br#"{"registers":{"m":{"value":null}}}"#).unwrap();
         assert_eq!(reqs, vec![("m".to_string(), Value::Null)]);
-        assert!(decode_consumer_put(br#"{"registers":{}}"#).unwrap().is_empty());
+        assert!(decode_consumer_put(br#"{"registers":{}}"#)
+            .unwrap()
+            .is_empty());
     }
 }

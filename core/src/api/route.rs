@@ -25,8 +25,13 @@ pub fn split_registry(path: &str) -> Result<(String, String), ApiError> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let name = super::query::percent_decode(name, false)
-        .map_err(|e| ApiError::new(400, "invalid_registry", format!("invalid registry name: {e}")))?;
+    let name = super::query::percent_decode(name, false).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_registry",
+            format!("invalid registry name: {e}"),
+        )
+    })?;
     validate_registry_name(&name)?;
     Ok((name, inner.to_string()))
 }
@@ -57,7 +62,10 @@ mod tests {
 
     #[test]
     fn splits_and_validates() {
-        assert_eq!(split_registry("/r/a-b.c_1").unwrap(), ("a-b.c_1".into(), "/".into()));
+        assert_eq!(
+            split_registry("/r/a-b.c_1").unwrap(),
+            ("a-b.c_1".into(), "/".into())
+        );
         assert_eq!(split_registry("/").unwrap(), ("default".into(), "/".into()));
         assert!(split_registry("/r//consumer").is_err());
         assert!(split_registry(&format!("/r/{}/consumer", "x".repeat(65))).is_err());

@@ -1,0 +1,160 @@
+//! SPEC §5 "Limits and bad input": every bound is a clear 4xx that changes nothing.
+
+use registry_core::Limits;
+use registry_tests::{Harness, Ticket};
+
+fn small() -> Limits {
+    Limits {
+        max_body_bytes: 200,
+        max_entry_bytes: 50,
+        max_entries: 2,
+        max_names_per_request: 3,
+        max_pending_requests: 2,
+        max_waiters: 2,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn wait_is_capped_at_sixty_seconds() {
+    let mut h = Harness::new();
+    let t = h.start("GET", "/consumer?wait=1000h", "");
+    h.advance(59_999);
+    assert!(h.result(&t).is_none());
+    h.advance(1);
+    assert_eq!(h.result(&t).unwrap().status, 200);
+}
+
+#[test]
+fn oversized_bodies_are_413() {
+    let mut h = Harness::with_limits(small());
+    let body = format!(
+        r#"{{"registers":{{"a":{{"value":"{}"}}}}}}"#,
+        "x".repeat(300)
+    );
+    let r = h.put("/provider", &body);
+    assert_eq!(
+        (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
+        (413, "too_large")
+    );
+    assert_eq!(h.service().registry().len(), 0);
+}
+
+#[test]
+fn oversized_entries_are_413() {
+    let mut h = Harness::with_limits(small());
+    let r = h.put(
+        "/provider",
+        &format!(
+            r#"{{"registers":{{"a":{{"value":"{}"}}}}}}"#,
+            "x".repeat(60)
+        ),
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(h.service().registry().len(), 0);
+}
+
+#[test]
+fn too_many_names_are_413() {
+    let mut h = Harness::with_limits(small());
+    assert_eq!(h.get("/consumer?names=a,b,c,d").status, 413);
+    assert_eq!(h.get("/provider?names=a,b,c,d").status, 413);
+    let r = h.put(
+        "/consumer",
+        r#"{"registers":{"a":{"value":1},"b":{"value":1},"c":{"value":1},"d":{"value":1}}}"#,
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(h.service().registry().pending_requests(), 0);
+}
+
+#[test]
+fn registry_capacity_is_429_and_writes_nothing() {
+    let mut h = Harness::with_limits(small());
+    assert_eq!(
+        h.put(
+            "/provider",
+            r#"{"registers":{"a":{"value":1},"b":{"value":1}}}"#
+        )
+        .status,
+        204
+    );
+    let r = h.put(
+        "/provider",
+        r#"{"registers":{"a":{"value":2},"c":{"value":1}}}"#,
+    );
+    assert_eq!(
+        (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
+        (429, "capacity_exceeded")
+    );
+    assert_eq!(
+        h.registers("name=a")["a"]["value"],
+        1,
+        "the whole batch was refused"
+    );
+    assert_eq!(
+        h.put("/provider", r#"{"registers":{"a":{"value":3}}}"#)
+            .status,
+        204,
+        "updates still work"
+    );
+}
+
+#[test]
+fn pending_requests_are_bounded() {
+    let mut h = Harness::with_limits(small());
+    assert_eq!(
+        h.put(
+            "/consumer",
+            r#"{"registers":{"a":{"value":1},"b":{"value":1}}}"#
+        )
+        .status,
+        202
+    );
+    assert_eq!(
+        h.put("/consumer", r#"{"registers":{"c":{"value":1}}}"#)
+            .status,
+        429
+    );
+    assert_eq!(
+        h.put("/consumer", r#"{"registers":{"a":{"value":2}}}"#)
+            .status,
+        202,
+        "replacing is fine"
+    );
+}
+
+#[test]
+fn held_long_polls_are_bounded() {
+    let mut h = Harness::with_limits(small());
+    assert!(matches!(
+        h.start("GET", "/consumer?wait=5s", ""),
+        Ticket::Held(_)
+    ));
+    assert!(matches!(
+        h.start("GET", "/provider?wait=5s", ""),
+        Ticket::Held(_)
+    ));
+    assert_eq!(h.get("/consumer?wait=5s").status, 429);
+}
+
+#[test]
+fn a_failed_store_write_changes_nothing() {
+    let mut h = Harness::new();
+    h.put("/provider", r#"{"registers":{"a":{"value":1}}}"#);
+    h.service_mut().store_mut().fail_next_commit = true;
+    let r = h.put("/provider", r#"{"registers":{"a":{"value":2}}}"#);
+    assert_eq!(
+        (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
+        (500, "storage_error")
+    );
+    assert_eq!(h.registers("name=a")["a"]["value"], 1);
+    assert_eq!(h.service().registry().head(), 1);
+}
+
+#[test]
+fn bad_registry_paths_are_400() {
+    for path in ["/r/bad name/consumer", "/r//consumer", "/r/%zz/consumer"] {
+        let err = registry_core::api::split_registry(path).unwrap_err();
+        assert_eq!((err.status, err.code), (400, "invalid_registry"), "{path}");
+    }
+}

@@ -1,0 +1,37 @@
+//! Edge Registry on Cloudflare Workers.
+//!
+//! The entry point only routes: `/r/{registry}/…` (bare paths = registry `default`) goes to the
+//! Durable Object named after the registry, which is a thin shell around `registry-core`
+//! ([`durable::RegistryObject`]). Static files of `www/` are served by the `[assets]` binding
+//! before this code runs. CORS is answered here for every response.
+
+mod cors;
+mod durable;
+mod http;
+mod sql_store;
+
+use registry_core::api::split_registry;
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+pub use durable::RegistryObject;
+
+/// Name of the Durable Object namespace binding in `wrangler.toml`.
+const REGISTRY_BINDING: &str = "REGISTRY";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let cors = cors::Cors::from_env(&env, req.headers());
+    if req.method() == Method::Options && req.headers().has("access-control-request-method")? {
+        return cors.preflight();
+    }
+    let response = match split_registry(&req.path()) {
+        Err(e) => http::to_response(e.to_response()),
+        Ok((registry, _)) => {
+            let stub = env
+                .durable_object(REGISTRY_BINDING)?
+                .get_by_name(&registry)?;
+            stub.fetch_with_request(req).await
+        }
+    }?;
+    cors.apply(response)
+}

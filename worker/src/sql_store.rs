@@ -1,0 +1,227 @@
+//! [`Store`] over the Durable Object's SQLite database. One [`Commit`] is written inside one
+//! `transactionSync`, so a crash never leaves half of it.
+
+use registry_core::{Commit, Entry, PendingRequest, RegistryMeta, Snapshot, Store, StoreError};
+use serde::Deserialize;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{SqlStorage, SqlStorageValue, Storage};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS registry_meta (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  head INTEGER NOT NULL,
+  last_delete INTEGER NOT NULL,
+  next_request_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  meta TEXT NOT NULL,
+  data TEXT NOT NULL,
+  ttl_ms INTEGER,
+  expires_at INTEGER,
+  version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+";
+
+/// The SQLite store of one registry.
+pub struct SqlStore {
+    storage: Storage,
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct MetaRow {
+    head: f64,
+    last_delete: f64,
+    next_request_id: f64,
+}
+
+#[derive(Deserialize)]
+struct EntryRow {
+    id: String,
+    kind: String,
+    meta: String,
+    data: String,
+    ttl_ms: Option<f64>,
+    expires_at: Option<f64>,
+    version: f64,
+}
+
+#[derive(Deserialize)]
+struct RequestRow {
+    name: String,
+    value: String,
+    id: f64,
+    created_at: f64,
+    expires_at: f64,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn int(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(v as i64)
+}
+
+fn json_text(v: &impl serde::Serialize) -> Result<SqlStorageValue, StoreError> {
+    serde_json::to_string(v)
+        .map(SqlStorageValue::from)
+        .map_err(err)
+}
+
+impl SqlStore {
+    /// Opens the store, creating the tables on first use.
+    pub fn open(storage: Storage) -> Result<Self, StoreError> {
+        let sql = storage.sql();
+        sql.exec(SCHEMA, None).map_err(err)?;
+        Ok(SqlStore { storage, sql })
+    }
+
+    fn statements(
+        commit: &Commit,
+    ) -> Result<Vec<(&'static str, Vec<SqlStorageValue>)>, StoreError> {
+        let mut out = vec![(
+            "INSERT INTO registry_meta (id, head, last_delete, next_request_id) VALUES (1, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET head = excluded.head, last_delete = excluded.last_delete,
+             next_request_id = excluded.next_request_id",
+            vec![
+                int(commit.meta.head),
+                int(commit.meta.last_delete),
+                int(commit.meta.next_request_id),
+            ],
+        )];
+        for id in &commit.delete_entries {
+            out.push(("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]));
+        }
+        for e in &commit.put_entries {
+            out.push((
+                "INSERT OR REPLACE INTO entries (id, kind, meta, data, ttl_ms, expires_at, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    e.id.as_str().into(),
+                    e.kind.as_str().into(),
+                    json_text(&e.meta)?,
+                    json_text(&e.data)?,
+                    e.ttl_ms.map(|v| v as i64).into(),
+                    e.expires_at.map(|v| v as i64).into(),
+                    int(e.version),
+                ],
+            ));
+        }
+        for name in &commit.delete_requests {
+            out.push((
+                "DELETE FROM requests WHERE name = ?",
+                vec![name.as_str().into()],
+            ));
+        }
+        for r in &commit.put_requests {
+            out.push((
+                "INSERT OR REPLACE INTO requests (name, value, id, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    r.name.as_str().into(),
+                    json_text(&r.value)?,
+                    int(r.id),
+                    int(r.created_at),
+                    int(r.expires_at),
+                ],
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Store for SqlStore {
+    fn load(&self) -> Result<Snapshot, StoreError> {
+        let metas: Vec<MetaRow> = self
+            .sql
+            .exec(
+                "SELECT head, last_delete, next_request_id FROM registry_meta WHERE id = 1",
+                None,
+            )
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        let meta = metas
+            .first()
+            .map(|m| RegistryMeta {
+                head: m.head as u64,
+                last_delete: m.last_delete as u64,
+                next_request_id: m.next_request_id as u64,
+            })
+            .unwrap_or_default();
+        let rows: Vec<EntryRow> = self
+            .sql
+            .exec(
+                "SELECT id, kind, meta, data, ttl_ms, expires_at, version FROM entries",
+                None,
+            )
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows {
+            entries.push(Entry {
+                meta: serde_json::from_str(&r.meta).map_err(err)?,
+                data: serde_json::from_str(&r.data).map_err(err)?,
+                id: r.id,
+                kind: r.kind,
+                ttl_ms: r.ttl_ms.map(|v| v as u64),
+                expires_at: r.expires_at.map(|v| v as u64),
+                version: r.version as u64,
+            });
+        }
+        let rows: Vec<RequestRow> = self
+            .sql
+            .exec(
+                "SELECT name, value, id, created_at, expires_at FROM requests",
+                None,
+            )
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        let mut requests = Vec::with_capacity(rows.len());
+        for r in rows {
+            requests.push(PendingRequest {
+                value: serde_json::from_str(&r.value).map_err(err)?,
+                name: r.name,
+                id: r.id as u64,
+                created_at: r.created_at as u64,
+                expires_at: r.expires_at as u64,
+            });
+        }
+        Ok(Snapshot {
+            meta,
+            entries,
+            requests,
+        })
+    }
+
+    fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
+        let statements = Self::statements(commit)?;
+        let sql = self.sql.clone();
+        // transactionSync rolls every statement back if the callback throws.
+        let body = Closure::once_into_js(move || -> Result<JsValue, JsValue> {
+            for (query, bindings) in statements {
+                sql.exec(query, bindings).map_err(JsValue::from)?;
+            }
+            Ok(JsValue::UNDEFINED)
+        });
+        let raw: &JsValue = self.storage.as_raw().as_ref();
+        let transaction_sync = js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))
+            .map_err(|e| err(format!("{e:?}")))?
+            .dyn_into::<js_sys::Function>()
+            .map_err(|_| err("storage.transactionSync is not available"))?;
+        transaction_sync
+            .call1(raw, &body)
+            .map(|_| ())
+            .map_err(|e| err(format!("{e:?}")))
+    }
+}
