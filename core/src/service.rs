@@ -148,9 +148,13 @@ impl<S: Store> Service<S> {
             return Err(ApiError::storage(e));
         }
         self.registry.apply(&commit);
-        let mut woken = self.waiters.wake(WaitKind::Values, &commit.changed);
-        woken.extend(self.waiters.wake(WaitKind::Requests, &commit.requested));
-        self.woken.extend(woken);
+        let values = self.waiters.wake(WaitKind::Values, &commit.changed);
+        // Provider polls resume newest first: the newest poll for a name takes its request. A
+        // client that re-polls (new names, reconnect) therefore wins over its own older poll,
+        // whose connection may already be gone.
+        let requests = self.waiters.wake(WaitKind::Requests, &commit.requested);
+        self.woken.extend(values);
+        self.woken.extend(requests.into_iter().rev());
         Ok(())
     }
 

@@ -15,6 +15,8 @@ use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use registry_core::api::split_registry;
 use registry_core::{HttpResponse, Limits, Reply, Service, WaiterId};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use worker::{durable_object, Date, Delay, Env, Request, Response, Result, ScheduledTime, State};
 
 use crate::http::{from_request, to_response};
@@ -71,21 +73,35 @@ impl RegistryObject {
         Ok(())
     }
 
-    /// Parks a long poll until its waiter is woken or its deadline passes. `rx` was registered
-    /// in `held` before any await, so no wake-up can be missed.
+    /// Parks a long poll until its waiter is woken, its deadline passes or its client goes
+    /// away. `rx` was registered in `held` before any await, so no wake-up can be missed.
     async fn hold(
         &self,
         waiter: WaiterId,
         deadline: u64,
         rx: oneshot::Receiver<()>,
+        signal: web_sys::AbortSignal,
     ) -> Result<HttpResponse> {
         let wait = deadline.saturating_sub(now());
         let timer = Delay::from(Duration::from_millis(wait));
-        // Either the change woke us, or the deadline passed; both answer the current state.
-        match select(rx, timer).await {
-            Either::Left(_) | Either::Right(_) => {}
-        }
+        let (gone_tx, gone_rx) = oneshot::channel::<()>();
+        let mut gone_tx = Some(gone_tx);
+        let on_abort = Closure::<dyn FnMut()>::new(move || {
+            if let Some(tx) = gone_tx.take() {
+                let _ = tx.send(());
+            }
+        });
+        signal.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
+        let client_gone = signal.aborted()
+            || matches!(select(select(rx, timer), gone_rx).await, Either::Right(_));
+        signal.set_onabort(None);
+        drop(on_abort);
         self.held.borrow_mut().remove(&waiter);
+        if client_gone {
+            // Nobody will read the answer: forget the waiter so that it takes no change request.
+            self.with_service(|s| s.cancel(waiter))?;
+            return Ok(HttpResponse::empty(499));
+        }
         let response = self.with_service(|s| s.resume(waiter, now()))?;
         self.settle().await?;
         Ok(response)
@@ -124,7 +140,10 @@ impl worker::DurableObject for RegistryObject {
         self.settle().await?;
         let response = match parked {
             Err(r) => r,
-            Ok((waiter, deadline, rx)) => self.hold(waiter, deadline, rx).await?,
+            Ok((waiter, deadline, rx)) => {
+                let signal = req.inner().signal();
+                self.hold(waiter, deadline, rx, signal).await?
+            }
         };
         to_response(response)
     }

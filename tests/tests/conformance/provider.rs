@@ -216,6 +216,20 @@ fn two_pollers_on_one_name_one_wins_the_other_returns_empty_early() {
 }
 
 #[test]
+fn the_newest_poll_for_a_name_takes_the_request() {
+    let mut h = Harness::new();
+    let old = h.start("GET", "/provider?name=t&wait=30s", "");
+    h.advance(10);
+    let new = h.start("GET", "/provider?name=t&name=u&wait=30s", "");
+    h.put("/consumer", r#"{"registers":{"t":{"value":1}}}"#);
+    assert_eq!(
+        h.result(&new).unwrap().json_body(),
+        json!({"registers":{"t":{"value":1}}})
+    );
+    assert_eq!(h.result(&old).unwrap().json_body(), json!({"registers":{}}));
+}
+
+#[test]
 fn null_change_requests_are_preserved() {
     let mut h = Harness::new();
     let t = h.start("GET", "/provider?name=t&wait=30s", "");
