@@ -1,0 +1,196 @@
+//! `Provider`: publishes one register, keeps it alive by re-publishing at half its TTL, and
+//! receives its change requests. All writes of a provider go through one task, one at a time,
+//! so a refresh never overtakes a `set()`.
+
+use std::rc::Rc;
+
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::convert::{error, stringify};
+use crate::shared::{now_ms, SharedRef};
+use crate::stream::{finish, Stream};
+use crate::transport::send;
+
+/// What the write task is asked to do.
+pub enum Command {
+    /// Publish a new value (JSON text), then report the outcome.
+    Set(String, oneshot::Sender<Result<(), JsValue>>),
+    /// Stop.
+    Close,
+}
+
+/// A provider as the client's poll loop sees it.
+pub struct ProviderState {
+    /// Register name.
+    pub name: String,
+    /// Where its change requests go.
+    pub requests: Stream,
+    /// Commands to its write task.
+    pub commands: mpsc::UnboundedSender<Command>,
+}
+
+/// How a provider publishes: fixed for its life.
+pub struct Publication {
+    /// Register name.
+    pub name: String,
+    /// Metadata as JSON text (`None` = none).
+    pub metadata: Option<String>,
+    /// TTL as sent (`"10s"`).
+    pub ttl: String,
+    /// TTL in ms.
+    pub ttl_ms: u64,
+}
+
+impl Publication {
+    fn body(&self, value_json: &str) -> String {
+        let name = stringify(&JsValue::from_str(&self.name)).unwrap_or_default();
+        let ttl = stringify(&JsValue::from_str(&self.ttl)).unwrap_or_default();
+        let metadata = self
+            .metadata
+            .as_ref()
+            .map(|m| format!(",\"metadata\":{m}"))
+            .unwrap_or_default();
+        format!("{{\"registers\":{{{name}:{{\"value\":{value_json}{metadata},\"ttl\":{ttl}}}}}}}")
+    }
+}
+
+async fn put(
+    shared: &SharedRef,
+    publication: &Publication,
+    value_json: &str,
+) -> Result<(), JsValue> {
+    let (url, signal) = {
+        let s = shared.borrow();
+        (format!("{}/provider", s.base), s.lifetime.signal())
+    };
+    let reply = send(
+        "PUT",
+        &url,
+        Some(&publication.body(value_json)),
+        Some(&signal),
+    )
+    .await?;
+    if reply.status == 204 {
+        Ok(())
+    } else {
+        Err(reply.into_error())
+    }
+}
+
+/// The write task: publishes at once, then on every `set()` and at half the TTL after the last
+/// successful write (1 s after a failed one).
+pub async fn write_task(
+    shared: SharedRef,
+    publication: Publication,
+    mut value_json: String,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let half = (publication.ttl_ms / 2).max(1) as f64;
+    let mut next_write = now_ms();
+    loop {
+        let delay = (next_write - now_ms()).max(0.0) as u32;
+        let result = match select(commands.next(), TimeoutFuture::new(delay)).await {
+            Either::Left((Some(Command::Set(json, done)), _)) => {
+                value_json = json;
+                let r = put(&shared, &publication, &value_json).await;
+                let ok = r.is_ok();
+                let _ = done.send(r);
+                ok
+            }
+            Either::Left((Some(Command::Close), _)) | Either::Left((None, _)) => break,
+            Either::Right(_) => put(&shared, &publication, &value_json).await.is_ok(),
+        };
+        if shared.borrow().closed {
+            break;
+        }
+        next_write = now_ms() + if result { half } else { 1_000.0 };
+    }
+}
+
+/// Publishes one register and receives its change requests.
+///
+/// ```js
+/// const lamp = client.provide("kitchen:lamp", false, { metadata: { room: "kitchen" }, ttl: "10s" });
+/// for await (const req of lamp.requests) {
+///   await lamp.set(req.value);
+/// }
+/// ```
+#[wasm_bindgen]
+pub struct Provider {
+    pub(crate) shared: SharedRef,
+    pub(crate) state: Rc<ProviderState>,
+}
+
+#[wasm_bindgen]
+impl Provider {
+    /// The register this provider publishes.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.state.name.clone()
+    }
+
+    /// The change requests consumers send for this register (async-iterable, in order).
+    #[wasm_bindgen(getter, unchecked_return_type = "ChangeRequestStream")]
+    pub fn requests(&self) -> JsValue {
+        let out = JsValue::from(crate::request_stream::ChangeRequestStream {
+            stream: self.state.requests.clone(),
+        });
+        crate::stream::make_async_iterable(&out);
+        out
+    }
+
+    /// Publishes a new value; resolves once the registry has it, rejects with the registry's
+    /// error otherwise. Writes are applied in call order.
+    ///
+    /// ```js
+    /// await lamp.set(true);
+    /// ```
+    pub fn set(&self, value: JsValue) -> Promise {
+        let Some(json) = stringify(&value) else {
+            return Promise::reject(&error("value must be JSON-serialisable"));
+        };
+        let (tx, rx) = oneshot::channel();
+        if self
+            .state
+            .commands
+            .unbounded_send(Command::Set(json, tx))
+            .is_err()
+        {
+            return Promise::reject(&error("provider is closed"));
+        }
+        future_to_promise(async move {
+            match rx.await {
+                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(error("provider is closed")),
+            }
+        })
+    }
+
+    /// Stops publishing and ends `requests`. The register stays until its TTL runs out.
+    pub fn close(&self) {
+        close_provider(&self.shared, &self.state);
+    }
+}
+
+/// Removes a provider from its client and stops it (idempotent).
+pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
+    let removed = {
+        let mut s = shared.borrow_mut();
+        match s.providers.get(&state.name) {
+            Some(p) if Rc::ptr_eq(p, state) => s.providers.remove(&state.name).is_some(),
+            _ => false,
+        }
+    };
+    let _ = state.commands.unbounded_send(Command::Close);
+    finish(&state.requests);
+    if removed {
+        crate::provider_poll::restart(shared);
+    }
+}

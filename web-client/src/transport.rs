@@ -1,0 +1,77 @@
+//! HTTP over the global `fetch` (browsers, Node ≥ 18, workers alike).
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
+
+use crate::convert::{error, get};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> js_sys::Promise;
+}
+
+/// A finished HTTP exchange.
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `X-Registry-Version`, when present.
+    pub version: Option<u64>,
+    /// Body text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The error a non-success reply stands for, with the server's JSON message when there is one.
+    pub fn into_error(self) -> JsValue {
+        let detail = crate::convert::parse(&self.body)
+            .ok()
+            .map(|v| get(&get(&v, "error"), "message"))
+            .and_then(|m| m.as_string())
+            .unwrap_or(self.body);
+        error(format!("registry answered HTTP {}: {detail}", self.status))
+    }
+}
+
+/// Sends a request and reads the whole body. Rejects on network errors and on abort.
+pub async fn send(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    signal: Option<&AbortSignal>,
+) -> Result<Reply, JsValue> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let headers = Headers::new()?;
+        headers.set("content-type", "application/json")?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(body));
+    }
+    if let Some(signal) = signal {
+        init.set_signal(Some(signal));
+    }
+    let request = Request::new_with_str_and_init(url, &init)?;
+    let response: Response = JsFuture::from(global_fetch(&request)).await?.dyn_into()?;
+    let version = response
+        .headers()
+        .get("x-registry-version")?
+        .and_then(|v| v.parse().ok());
+    let body = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    Ok(Reply {
+        status: response.status(),
+        version,
+        body,
+    })
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    js_sys::encode_uri_component(value)
+        .as_string()
+        .unwrap_or_default()
+}
