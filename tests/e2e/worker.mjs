@@ -1,0 +1,101 @@
+// Starts the real worker in workerd through `wrangler dev`, bound to 127.0.0.1, with state
+// persisted in a folder of its own. The worker must already be built (scripts/build.sh).
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One wrangler dev process; `restart()` keeps the persisted state. */
+export class Worker {
+  constructor() {
+    this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
+    this.proc = null;
+    this.port = null;
+    this.log = "";
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    this.port = this.port ?? (await freePort());
+    const env = {
+      ...process.env,
+      SKIP_BUILD: "1",
+      WRANGLER_SEND_METRICS: "false",
+      X_LOCAL_OBSERVABILITY: "false",
+      X_LOCAL_EXPLORER: "false",
+      PATH: `${ROOT}/node_modules/.bin:${process.env.PATH}`,
+    };
+    const args = [
+      `${ROOT}/node_modules/wrangler/bin/wrangler.js`, "dev",
+      "--ip", "127.0.0.1", "--port", String(this.port),
+      "--inspector-port", String(await freePort()),
+      "--persist-to", this.persist, "--log-level", "warn",
+    ];
+    // Its own process group, so that a stop also ends the workerd children.
+    this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc.stdout.on("data", (d) => (this.log += d));
+    this.proc.stderr.on("data", (d) => (this.log += d));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`wrangler exited:\n${this.log}`);
+      try {
+        const r = await fetch(`${this.url}/v1/health`);
+        if (r.status === 200) return this;
+      } catch {}
+      await sleep(150);
+    }
+    throw new Error(`wrangler did not start in 60 s:\n${this.log}`);
+  }
+
+  /** Stops the process group; `hard` = SIGKILL (a crash), otherwise SIGTERM. */
+  async stop(hard = false) {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    try { process.kill(-this.proc.pid, hard ? "SIGKILL" : "SIGTERM"); } catch {}
+    await Promise.race([exited, sleep(10_000)]);
+    try { process.kill(-this.proc.pid, "SIGKILL"); } catch {}
+    this.proc = null;
+    await sleep(200);
+  }
+
+  async restart(hard = false) {
+    await this.stop(hard);
+    return this.start();
+  }
+
+  async dispose() {
+    await this.stop();
+    rmSync(this.persist, { recursive: true, force: true });
+  }
+}
+
+/** fetch + body text + parsed JSON (when JSON). */
+export async function http(method, url, body, headers = {}) {
+  const init = { method, headers };
+  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+  const r = await fetch(url, init);
+  const text = await r.text();
+  let json;
+  try { json = JSON.parse(text); } catch {}
+  return { status: r.status, headers: r.headers, text, json, version: Number(r.headers.get("x-registry-version")) };
+}

@@ -1,0 +1,71 @@
+// The registry page: lists the registers of one registry and keeps them live through the web
+// client (one long poll for the whole registry).
+import init, { RegistryClient } from "./pkg/registry_web.js";
+
+const $ = (sel) => document.querySelector(sel);
+const params = new URLSearchParams(location.search);
+const registry = params.get("registry") || "default";
+$("#registry").value = registry;
+document.querySelectorAll(".origin").forEach((e) => (e.textContent = registryUrl(registry)));
+
+function registryUrl(name) {
+  return name === "default" ? location.origin : `${location.origin}/r/${encodeURIComponent(name)}`;
+}
+
+function setStatus(text, kind) {
+  const s = $("#status");
+  s.textContent = text;
+  s.className = `status ${kind || ""}`;
+}
+
+const rows = new Map();
+
+function render({ registers, version }) {
+  const body = $("#registers tbody");
+  const names = Object.keys(registers).sort();
+  for (const [name, row] of rows) {
+    if (!(name in registers)) {
+      row.remove();
+      rows.delete(name);
+    }
+  }
+  let before = null;
+  for (const name of names.reverse()) {
+    const reg = registers[name];
+    const value = JSON.stringify(reg.value);
+    const meta = reg.metadata ? JSON.stringify(reg.metadata) : "";
+    let row = rows.get(name);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.name = name;
+      row.innerHTML = '<td class="name"></td><td class="value"></td><td class="meta"></td>';
+      row.cells[0].textContent = name;
+      rows.set(name, row);
+    }
+    if (row.cells[1].textContent !== value || row.cells[2].textContent !== meta) {
+      row.cells[1].textContent = value;
+      row.cells[2].textContent = meta;
+      row.classList.remove("changed");
+      void row.offsetWidth;
+      row.classList.add("changed");
+    }
+    body.insertBefore(row, before);
+    before = row;
+  }
+  $("#empty").hidden = names.length > 0;
+  $("#version").textContent = version ?? "–";
+  setStatus("live", "live");
+}
+
+async function main() {
+  await init();
+  const client = new RegistryClient(registryUrl(registry));
+  const all = client.consumeAll();
+  all.subscribe(render);
+  window.addEventListener("pagehide", () => client.close());
+}
+
+main().catch((e) => {
+  console.error(e);
+  setStatus(`error: ${e.message || e}`, "error");
+});
