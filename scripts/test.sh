@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite: lints, the native conformance suite, the end-to-end suites against the
+# real worker in workerd, the page in Chromium, and the web client in headless Chromium.
+# Installs what it needs first (scripts/setup.sh, idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+export WRANGLER_SEND_METRICS=false X_LOCAL_OBSERVABILITY=false X_LOCAL_EXPLORER=false
+
+logs=$(mktemp -d)
+step() {
+  local name=$1; shift
+  printf '\n==> %s\n' "$name"
+  "$@" 2>&1 | tee "$logs/$(echo "$name" | tr ' /' '__').log"
+}
+
+step "format" cargo fmt --all -- --check
+step "lint native" cargo clippy --workspace --all-targets -- -D warnings
+step "lint wasm" cargo clippy -p registry-core -p registry-worker -p registry-web \
+  --target wasm32-unknown-unknown -- -D warnings
+printf '\n==> core has no JS dependency\n'
+if cargo tree -p registry-core -e normal | grep -E 'wasm-bindgen|js-sys|web-sys'; then
+  echo "registry-core must not depend on wasm-bindgen, js-sys or web-sys" >&2
+  exit 1
+fi
+step "native tests" cargo test --workspace --exclude registry-web --exclude registry-worker
+step "build" bash scripts/build.sh
+step "build node package" wasm-pack build web-client --release --target nodejs --out-dir pkg-node
+step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
+step "browser" node tests/e2e/with-worker.mjs \
+  wasm-pack test --headless --chrome web-client -- --test browser
+
+# One closing line for the whole run (cargo's and node's counts added up).
+read -r passed failed < <(cat "$logs"/*.log | awk '
+  /^test result:/ { p += $4; f += $6 }
+  /^ℹ pass / { p += $3 }
+  /^ℹ fail / { f += $3 }
+  END { print p + 0, f + 0 }')
+rm -rf "$logs"
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

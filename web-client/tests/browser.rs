@@ -1,0 +1,242 @@
+//! The web client in a real browser (headless Chromium via `wasm-pack test --headless
+//! --chrome`) against the real worker in workerd. `REGISTRY_URL` (compile time) names the
+//! worker; `scripts/test.sh` starts one. Each test uses a registry of its own.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use registry_web::RegistryClient;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const WORKER: &str = match option_env!("REGISTRY_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8787",
+};
+
+fn registry() -> String {
+    let id = (js_sys::Math::random() * 1e12) as u64;
+    format!("{WORKER}/r/browser-{id}")
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).unwrap()
+}
+
+/// Calls `obj.method(...args)` as JS would.
+fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
+    let f: Function = get(obj, method).dyn_into().expect("a method");
+    f.apply(obj, &args.iter().collect::<Array>())
+        .expect("call succeeds")
+}
+
+async fn resolve(p: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(Promise::from(p)).await
+}
+
+/// `await iterator.next()` with a deadline; panics on timeout.
+async fn next(stream: &JsValue) -> JsValue {
+    let p = Promise::from(call(stream, "next", &[]));
+    let timeout = Promise::new(&mut |ok, _| {
+        let g = js_sys::global();
+        let set_timeout: Function = get(&g, "setTimeout").dyn_into().unwrap();
+        set_timeout.call2(&g, &ok, &JsValue::from(10_000)).unwrap();
+    });
+    let r = JsFuture::from(Promise::race(&Array::of2(&p, &timeout)))
+        .await
+        .unwrap();
+    assert!(!r.is_undefined(), "next() timed out");
+    r
+}
+
+async fn fetch_json(url: &str) -> JsValue {
+    let g = js_sys::global();
+    let fetch: Function = get(&g, "fetch").dyn_into().unwrap();
+    let response = resolve(fetch.call1(&g, &url.into()).unwrap())
+        .await
+        .unwrap();
+    resolve(call(&response, "json", &[])).await.unwrap()
+}
+
+fn options(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn parse(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_consumer_sees_the_current_value_then_every_change() {
+    let url = registry();
+    let provider_client = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let lamp = provider_client
+        .provide(
+            "kitchen:lamp",
+            false.into(),
+            options(&[("metadata", parse(r#"{"room":"kitchen"}"#))]),
+        )
+        .unwrap();
+    let client = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let stream = client.consume("kitchen:lamp").unwrap();
+    let first = get(&next(&stream).await, "value");
+    assert_eq!(get(&first, "value"), JsValue::FALSE);
+    assert_eq!(get(&get(&first, "metadata"), "room"), "kitchen");
+    assert_eq!(get(&first, "removed"), JsValue::FALSE);
+    resolve(lamp.set(true.into()).into()).await.unwrap();
+    let second = get(&next(&stream).await, "value");
+    assert_eq!(get(&second, "value"), JsValue::TRUE);
+    assert!(get(&second, "version").as_f64().unwrap() > get(&first, "version").as_f64().unwrap());
+    client.close();
+    provider_client.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_request_reaches_the_provider_and_its_answer_reaches_the_consumer() {
+    let url = registry();
+    let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let thermostat = device
+        .provide("hall:setpoint", 20.into(), JsValue::UNDEFINED)
+        .unwrap();
+    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let view = ui.consume("hall:setpoint").unwrap();
+    assert_eq!(get(&get(&next(&view).await, "value"), "value"), 20);
+    let outcome = resolve(call(&view, "request", &[21.5.into()]))
+        .await
+        .unwrap();
+    assert_eq!(get(&outcome, "status"), "pending");
+    let requests = thermostat.requests();
+    let req = get(&next(&requests).await, "value");
+    assert_eq!(get(&req, "name"), "hall:setpoint");
+    assert_eq!(get(&req, "value"), 21.5);
+    resolve(thermostat.set(get(&req, "value")).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&get(&next(&view).await, "value"), "value"), 21.5);
+    ui.close();
+    device.close();
+}
+
+#[wasm_bindgen_test]
+async fn subscribe_returns_an_unsubscribe_function() {
+    let url = registry();
+    let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let p = device.provide("n", 1.into(), JsValue::UNDEFINED).unwrap();
+    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let view = ui.consume("n").unwrap();
+    let seen = Rc::new(RefCell::new(Vec::<JsValue>::new()));
+    let sink = seen.clone();
+    let cb = Closure::<dyn FnMut(JsValue)>::new(move |u: JsValue| {
+        sink.borrow_mut().push(get(&u, "value"))
+    });
+    let off: Function = call(&view, "subscribe", &[cb.as_ref().clone()])
+        .dyn_into()
+        .unwrap();
+    next(&view).await;
+    resolve(p.set(2.into()).into()).await.unwrap();
+    next(&view).await;
+    off.call0(&JsValue::NULL).unwrap();
+    resolve(p.set(3.into()).into()).await.unwrap();
+    next(&view).await;
+    assert_eq!(*seen.borrow(), vec![JsValue::from(1), JsValue::from(2)]);
+    ui.close();
+    device.close();
+}
+
+#[wasm_bindgen_test]
+async fn consumers_of_one_client_share_one_long_poll() {
+    let url = registry();
+    let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let _a = device.provide("a", 1.into(), JsValue::UNDEFINED).unwrap();
+    let _b = device.provide("b", 2.into(), JsValue::UNDEFINED).unwrap();
+    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let sa = ui.consume("a").unwrap();
+    let sb = ui.consume("b").unwrap();
+    next(&sa).await;
+    next(&sb).await;
+    TimeoutFuture::new(300).await;
+    let health = fetch_json(&format!("{url}/v1/health")).await;
+    // One consumer poll for the UI client, one provider poll for the device client.
+    assert_eq!(get(&health, "waiters"), 2);
+    ui.close();
+    device.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_provider_keeps_its_register_alive_and_expiry_is_reported() {
+    let url = registry();
+    let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let p = device
+        .provide("short", "x".into(), options(&[("ttl", "1s".into())]))
+        .unwrap();
+    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let view = ui.consume("short").unwrap();
+    next(&view).await;
+    TimeoutFuture::new(2_500).await;
+    let now = resolve(ui.read(vec!["short".into()]).into()).await.unwrap();
+    assert_eq!(
+        get(&get(&now, "short"), "value"),
+        "x",
+        "refreshed at half-life"
+    );
+    p.close();
+    let gone = get(&next(&view).await, "value");
+    assert_eq!(get(&gone, "removed"), JsValue::TRUE);
+    ui.close();
+    device.close();
+}
+
+#[wasm_bindgen_test]
+async fn close_and_abort_signals_end_every_stream() {
+    let url = registry();
+    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let view = ui.consume("never").unwrap();
+    let pending = call(&view, "next", &[]);
+    ui.close();
+    let done = resolve(pending).await.unwrap();
+    assert_eq!(get(&done, "done"), JsValue::TRUE);
+    assert!(
+        ui.consume("x").is_err(),
+        "a closed client refuses new streams"
+    );
+
+    let controller = web_sys::AbortController::new().unwrap();
+    let ui = RegistryClient::new(&url, options(&[("signal", controller.signal().into())])).unwrap();
+    let view = ui.consume("never").unwrap();
+    let pending = call(&view, "next", &[]);
+    controller.abort();
+    assert_eq!(get(&resolve(pending).await.unwrap(), "done"), JsValue::TRUE);
+    assert!(ui.closed());
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_are_clear_errors() {
+    assert!(RegistryClient::new("ftp://x", JsValue::UNDEFINED).is_err());
+    let ui = RegistryClient::new(&registry(), JsValue::UNDEFINED).unwrap();
+    for ttl in ["", "0s", "-1s", "junk5s", "5"] {
+        assert!(
+            ui.provide("p", 1.into(), options(&[("ttl", ttl.into())]))
+                .is_err(),
+            "ttl {ttl:?}"
+        );
+    }
+    assert!(ui
+        .provide("p", 1.into(), options(&[("metadata", Array::new().into())]))
+        .is_err());
+    let _p = ui.provide("p", 1.into(), JsValue::UNDEFINED).unwrap();
+    assert!(
+        ui.provide("p", 2.into(), JsValue::UNDEFINED).is_err(),
+        "one provider per name"
+    );
+    ui.close();
+}
