@@ -43,9 +43,12 @@ if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
 fi
 
 # npm side: wrangler (brings workerd), binaryen's wasm-opt, Node 22 for wrangler, playwright-core.
-if [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.setup-stamp ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+# (`npm install`, not `npm ci`: npm 11's ci rejects this lock file for lacking other platforms'
+# optional workerd binaries; install still follows the lock file.)
+if [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.setup-stamp ] \
+  || [ package.json -nt node_modules/.setup-stamp ]; then
+  log "npm install"
+  npm install --no-audit --no-fund --loglevel=error
   touch node_modules/.setup-stamp
 fi
 log "toolchain ready"
