@@ -29,7 +29,7 @@ step "build" bash scripts/build.sh
 step "build node package" wasm-pack build web-client --release --target nodejs --out-dir pkg-node
 step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 step "browser" node tests/e2e/with-worker.mjs \
-  wasm-pack test --headless --chrome web-client -- --test browser
+  wasm-pack test --headless --chrome web-client --test browser
 
 # One closing line for the whole run (cargo's and node's counts added up).
 read -r passed failed < <(cat "$logs"/*.log | awk '
