@@ -2,7 +2,10 @@
 //   1. sequential PUT /provider requests per second,
 //   2. sequential GET /consumer requests per second,
 //   3. wake-up delay: from sending a PUT /provider to the return of a long poll waiting on that
-//      register (median, p99), over SAMPLES samples.
+//      register (median, p99), over SAMPLES samples; also how much later than the PUT's own
+//      response the poll returned;
+//   0. the floor: sequential GETs of a static file (served by wrangler dev without our code),
+//      measured in the same run, so that the figures above can be read as ratios to it.
 // Usage: node bench/http.mjs [--requests N] [--samples N]   (after scripts/build.sh)
 import { performance } from "node:perf_hooks";
 import { Worker, http } from "../tests/e2e/worker.mjs";
@@ -24,6 +27,14 @@ try {
 
   let t = performance.now();
   for (let i = 0; i < REQUESTS; i++) {
+    const r = await fetch(`${worker.url}/style.css`);
+    if (r.status !== 200) throw new Error(`static ${r.status}`);
+    await r.arrayBuffer();
+  }
+  const staticRate = REQUESTS / ((performance.now() - t) / 1000);
+
+  t = performance.now();
+  for (let i = 0; i < REQUESTS; i++) {
     const r = await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i % 100}":{"value":${i},"ttl":"1h"}}}` });
     if (r.status !== 204) throw new Error(`PUT ${r.status}`);
     await r.arrayBuffer();
@@ -40,6 +51,7 @@ try {
 
   const wake = [];
   const putRtt = [];
+  const afterPut = [];
   for (let i = 0; i < SAMPLES; i++) {
     const poll = fetch(`${base}/consumer?name=w&wait=10s`).then(async (r) => {
       await r.arrayBuffer();
@@ -57,17 +69,21 @@ try {
     const tWake = await poll;
     wake.push(tWake - t0);
     putRtt.push(tPut - t0);
+    afterPut.push(tWake - tPut);
   }
   wake.sort((a, b) => a - b);
   putRtt.sort((a, b) => a - b);
+  afterPut.sort((a, b) => a - b);
   const f = (x) => x.toFixed(2);
   console.log(JSON.stringify({
     requests: REQUESTS,
+    static_file_per_s: Math.round(staticRate),
     put_provider_per_s: Math.round(putRate),
     get_consumer_per_s: Math.round(getRate),
     samples: SAMPLES,
     wake_ms: { median: f(pct(wake, 50)), p99: f(pct(wake, 99)), max: f(wake[wake.length - 1]) },
     put_round_trip_ms: { median: f(pct(putRtt, 50)), p99: f(pct(putRtt, 99)) },
+    poll_return_after_put_response_ms: { median: f(pct(afterPut, 50)), p99: f(pct(afterPut, 99)) },
   }, null, 2));
 } finally {
   await worker.dispose();
