@@ -24,6 +24,14 @@ pub struct Limits {
     pub request_ttl_ms: Millis,
     /// Most long polls held at once.
     pub max_waiters: usize,
+    /// A full checkpoint of the state is kept every this many versions (bounds `state_at`).
+    pub checkpoint_interval: u64,
+    /// Retention: keep at least this many versions (`None` = all). Older versions are folded
+    /// into the base checkpoint at checkpoint boundaries, so up to `max_versions +
+    /// checkpoint_interval` versions are readable.
+    pub max_versions: Option<u64>,
+    /// Most operations in one changeset written through `/v1`.
+    pub max_ops: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +46,9 @@ impl Default for Limits {
             max_pending_requests: 1_000,
             request_ttl_ms: 60_000,
             max_waiters: 10_000,
+            checkpoint_interval: 256,
+            max_versions: None,
+            max_ops: 1_000,
         }
     }
 }

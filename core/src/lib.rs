@@ -27,6 +27,7 @@ pub mod api;
 pub mod config;
 pub mod duration;
 pub mod entry;
+pub mod history;
 pub mod registry;
 pub mod service;
 pub mod store;

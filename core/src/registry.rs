@@ -8,7 +8,26 @@ use serde_json::Value;
 
 use crate::duration::Millis;
 use crate::entry::{Entry, Meta, PendingRequest, REGISTER_KIND};
+use crate::history::{Changeset, Op, OpKind, State, Version, ACTOR_TTL};
 use crate::store::{Commit, RegistryMeta, Snapshot};
+
+/// An entry as history records it: content and version, without the runtime expiry instant.
+pub fn history_entry(e: &Entry) -> Entry {
+    Entry {
+        expires_at: None,
+        ..e.clone()
+    }
+}
+
+/// An entry as it lives in the registry: stamped with the version that wrote it and, if it
+/// has a TTL, an expiry instant counted from `now`.
+fn live_entry(e: &Entry, version: u64, now: Millis) -> Entry {
+    Entry {
+        version,
+        expires_at: e.ttl_ms.map(|t| now.saturating_add(t)),
+        ..e.clone()
+    }
+}
 
 /// A provider write of one register.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,21 +134,83 @@ impl Registry {
         }
     }
 
-    /// Plans a provider write: one version for the whole batch if anything changed; a write
-    /// that only extends TTLs makes no version (but the new expiry is still persisted).
-    pub fn plan_set_registers(&self, now: Millis, writes: Vec<RegisterWrite>) -> Commit {
+    /// The current entries as history records them.
+    pub fn content_state(&self) -> State {
+        self.entries
+            .iter()
+            .map(|(id, e)| (id.clone(), history_entry(e)))
+            .collect()
+    }
+
+    fn version_commit(&self, now: Millis, actor: &str, history: Changeset) -> Commit {
         let mut commit = Commit {
             meta: self.meta,
             ..Commit::default()
         };
+        if history.is_empty() {
+            return commit;
+        }
+        commit.meta.head += 1;
+        if history.iter().any(|op| op.op == OpKind::Delete) {
+            commit.meta.last_delete = commit.meta.head;
+        }
+        commit.version = Some(Version {
+            version: commit.meta.head,
+            parent: self.meta.head,
+            timestamp: now,
+            actor: actor.to_string(),
+            changeset: history,
+        });
+        commit
+    }
+
+    /// Plans a changeset (creates/updates carry the new entry; versions and expiry are
+    /// stamped here) as one version. The caller has checked that it fits the state.
+    pub fn plan_changeset(&self, now: Millis, actor: &str, ops: &[Op]) -> Commit {
         let version = self.meta.head + 1;
+        let mut history = Vec::with_capacity(ops.len());
+        let mut puts = Vec::new();
+        let mut deletes = Vec::new();
+        for op in ops {
+            let before = self.entries.get(&op.id).map(history_entry);
+            match (&op.entry, op.op) {
+                (Some(after), OpKind::Create | OpKind::Update) => {
+                    let live = live_entry(after, version, now);
+                    let recorded = history_entry(&live);
+                    history.push(match before {
+                        Some(b) => Op::update(b, recorded),
+                        None => Op::create(recorded),
+                    });
+                    puts.push(live);
+                }
+                _ => {
+                    if let Some(b) = before {
+                        history.push(Op::delete(b));
+                        deletes.push(op.id.clone());
+                    }
+                }
+            }
+        }
+        let mut commit = self.version_commit(now, actor, history);
+        commit.changed = ops.iter().map(|op| op.id.clone()).collect();
+        commit.put_entries = puts;
+        commit.delete_entries = deletes;
+        commit
+    }
+
+    /// Plans a provider write: one version for the whole batch if anything changed; a write
+    /// that only extends TTLs makes no version (but the new expiry is still persisted).
+    pub fn plan_set_registers(&self, now: Millis, actor: &str, writes: Vec<RegisterWrite>) -> Commit {
+        let version = self.meta.head + 1;
+        let mut history = Vec::new();
+        let mut puts = Vec::with_capacity(writes.len());
+        let mut changed = Vec::new();
         for w in writes {
             let old = self.entries.get(&w.name);
-            let changed =
-                !old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
+            let same = old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
             let entry = Entry {
-                version: match (changed, old) {
-                    (false, Some(e)) => e.version,
+                version: match (same, old) {
+                    (true, Some(e)) => e.version,
                     _ => version,
                 },
                 id: w.name.clone(),
@@ -139,40 +220,41 @@ impl Registry {
                 ttl_ms: Some(w.ttl_ms),
                 expires_at: Some(now.saturating_add(w.ttl_ms)),
             };
-            if changed {
-                commit.changed.push(w.name);
+            if !same {
+                history.push(match old {
+                    Some(b) => Op::update(history_entry(b), history_entry(&entry)),
+                    None => Op::create(history_entry(&entry)),
+                });
+                changed.push(w.name);
             }
-            commit.put_entries.push(entry);
+            puts.push(entry);
         }
-        if !commit.changed.is_empty() {
-            commit.meta.head = version;
-        }
+        let mut commit = self.version_commit(now, actor, history);
+        commit.put_entries = puts;
+        commit.changed = changed;
         commit
     }
 
     /// Plans the expiry of everything due at `now`: entries (one version, actor `ttl`) and
     /// change requests (no version). `None` when nothing is due.
     pub fn plan_expiry(&self, now: Millis) -> Option<Commit> {
-        let mut commit = Commit {
-            meta: self.meta,
-            ..Commit::default()
-        };
+        let mut history = Vec::new();
         for (t, id) in &self.entry_expiry {
             if *t > now {
                 break;
             }
-            commit.delete_entries.push(id.clone());
-            commit.changed.push(id.clone());
+            history.push(Op::delete(history_entry(&self.entries[id])));
+        }
+        let mut commit = self.version_commit(now, ACTOR_TTL, history);
+        if let Some(v) = &commit.version {
+            commit.delete_entries = v.changeset.iter().map(|op| op.id.clone()).collect();
+            commit.changed = commit.delete_entries.clone();
         }
         for (t, name) in &self.request_expiry {
             if *t > now {
                 break;
             }
             commit.delete_requests.push(name.clone());
-        }
-        if !commit.delete_entries.is_empty() {
-            commit.meta.head += 1;
-            commit.meta.last_delete = commit.meta.head;
         }
         (!commit.is_empty()).then_some(commit)
     }

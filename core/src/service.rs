@@ -5,6 +5,7 @@
 
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::config::Limits;
+use crate::history::Checkpoint;
 use crate::duration::Millis;
 use crate::registry::Registry;
 use crate::store::{Commit, Store, StoreError};
@@ -138,10 +139,37 @@ impl<S: Store> Service<S> {
         self.waiters.remove(waiter);
     }
 
-    /// Writes a commit to the store, then applies it and wakes whoever it concerns.
-    pub(crate) fn commit(&mut self, commit: Commit) -> Result<(), ApiError> {
+    /// Writes a commit to the store, then applies it and wakes whoever it concerns. A commit
+    /// that makes a version also carries a checkpoint every `checkpoint_interval` versions and,
+    /// with retention, the fold of the oldest versions.
+    pub(crate) fn commit(&mut self, mut commit: Commit) -> Result<(), ApiError> {
         if commit.is_empty() {
             return Ok(());
+        }
+        if let Some(v) = &commit.version {
+            let number = v.version;
+            if number % self.limits.checkpoint_interval.max(1) == 0 {
+                let mut state = self.registry.content_state();
+                crate::history::apply(&mut state, &v.changeset)
+                    .map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
+                commit.checkpoint = Some(Checkpoint { version: number, state });
+            }
+            if let Some(max) = self.limits.max_versions {
+                let keep_from = number.saturating_sub(max);
+                if keep_from > commit.meta.base + self.limits.checkpoint_interval {
+                    let at = match &commit.checkpoint {
+                        Some(c) if c.version <= keep_from => Some(c.version),
+                        _ => self
+                            .store
+                            .checkpoint_version_at_or_below(keep_from)
+                            .map_err(ApiError::storage)?,
+                    };
+                    if let Some(at) = at.filter(|at| *at > commit.meta.base) {
+                        commit.meta.base = at;
+                        commit.fold = true;
+                    }
+                }
+            }
         }
         if let Err(e) = self.store.commit(&commit) {
             self.poisoned = true;
@@ -166,25 +194,47 @@ impl<S: Store> Service<S> {
                 self.limits.max_body_bytes
             )));
         }
+        let method = req.method.as_str();
+        let not_allowed = || Err(ApiError::method_not_allowed(method));
+        // Entry ids are percent-decoded on their own so that `/` and `%` can be part of an id.
+        if let Some(raw_id) = req.path.strip_prefix("/v1/entries/") {
+            let id = crate::api::query::percent_decode(raw_id, false)
+                .map_err(|e| ApiError::new(400, "invalid_id", format!("invalid entry id: {e}")))?;
+            self.on_alarm(now)?;
+            return match method {
+                "GET" => self.v1_get_entry(&id),
+                "PUT" => self.v1_put_entry(&id, &req.body, now),
+                "DELETE" => self.v1_delete_entry(&id, &req.query, now),
+                _ => not_allowed(),
+            };
+        }
+        if let Some(v) = req.path.strip_prefix("/v1/versions/") {
+            self.on_alarm(now)?;
+            return if method == "GET" { self.v1_version(v) } else { not_allowed() };
+        }
         let path = crate::api::query::percent_decode(&req.path, false)
             .map_err(|_| ApiError::not_found(&req.path))?;
-        let method = req.method.as_str();
-        match path.as_str() {
-            "/consumer" | "/provider" if !matches!(method, "GET" | "PUT") => {
-                Err(ApiError::method_not_allowed(method))
-            }
-            "/v1/health" if method != "GET" => Err(ApiError::method_not_allowed(method)),
-            "/consumer" | "/provider" | "/v1/health" => {
-                self.on_alarm(now)?;
-                match (path.as_str(), method) {
-                    ("/consumer", "GET") => self.consumer_get(&req.query, now),
-                    ("/consumer", _) => self.consumer_put(&req.body, now),
-                    ("/provider", "GET") => self.provider_get(&req.query, now),
-                    ("/provider", _) => self.provider_put(&req.body, now),
-                    _ => Ok(Reply::Respond(self.health())),
-                }
-            }
-            _ => Err(ApiError::not_found(&req.path)),
+        let allowed: &[&str] = match path.as_str() {
+            "/consumer" | "/provider" => &["GET", "PUT"],
+            "/v1/health" | "/v1/entries" | "/v1/versions" | "/v1/diff" | "/v1/state" => &["GET"],
+            "/v1/rollback" => &["POST"],
+            _ => return Err(ApiError::not_found(&req.path)),
+        };
+        if !allowed.contains(&method) {
+            return not_allowed();
+        }
+        self.on_alarm(now)?;
+        match (path.as_str(), method) {
+            ("/consumer", "GET") => self.consumer_get(&req.query, now),
+            ("/consumer", _) => self.consumer_put(&req.body, now),
+            ("/provider", "GET") => self.provider_get(&req.query, now),
+            ("/provider", _) => self.provider_put(&req.body, now),
+            ("/v1/entries", _) => self.v1_list_entries(&req.query),
+            ("/v1/versions", _) => self.v1_versions(&req.query),
+            ("/v1/diff", _) => self.v1_diff(&req.query),
+            ("/v1/state", _) => self.v1_state(&req.query),
+            ("/v1/rollback", _) => self.v1_rollback(&req.body, now),
+            _ => Ok(Reply::Respond(self.health())),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::entry::{Entry, PendingRequest};
+use crate::history::{Checkpoint, Version};
 
 /// Registry-wide counters, persisted with every commit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub struct RegistryMeta {
     pub last_delete: u64,
     /// The id the next change request gets.
     pub next_request_id: u64,
+    /// The oldest readable version: older ones are folded into the checkpoint at `base`.
+    #[serde(default)]
+    pub base: u64,
 }
 
 /// Everything one state change writes. Applied all or nothing.
@@ -38,6 +42,12 @@ pub struct Commit {
     pub changed: Vec<String>,
     /// Names that got a new change request (wakes providers); not persisted.
     pub requested: Vec<String>,
+    /// The version this commit makes, if it changes any entry.
+    pub version: Option<Version>,
+    /// A full state to keep at a version (every checkpoint interval, and the base on a fold).
+    pub checkpoint: Option<Checkpoint>,
+    /// Retention: forget versions and checkpoints older than `meta.base` (which has a checkpoint).
+    pub fold: bool,
 }
 
 impl Commit {
@@ -45,6 +55,7 @@ impl Commit {
     pub fn is_empty(&self) -> bool {
         self.put_entries.is_empty()
             && self.delete_entries.is_empty()
+            && self.version.is_none()
             && self.put_requests.is_empty()
             && self.delete_requests.is_empty()
     }
@@ -66,11 +77,26 @@ pub struct Snapshot {
 #[error("storage error: {0}")]
 pub struct StoreError(pub String);
 
-/// Durable storage of one registry.
-pub trait Store {
+/// Read access to stored history.
+pub trait HistoryStore {
+    /// Versions `from ..= to` that exist, ascending.
+    fn versions(&self, from: u64, to: u64) -> Result<Vec<Version>, StoreError>;
+    /// Up to `limit` versions at or below `at_or_below`, newest first.
+    fn versions_desc(&self, at_or_below: u64, limit: usize) -> Result<Vec<Version>, StoreError>;
+    /// The checkpoint with the greatest version ≤ `v`.
+    fn checkpoint_at_or_below(&self, v: u64) -> Result<Option<Checkpoint>, StoreError>;
+    /// The checkpoint with the smallest version ≥ `v`.
+    fn checkpoint_at_or_above(&self, v: u64) -> Result<Option<Checkpoint>, StoreError>;
+    /// The version of the greatest checkpoint ≤ `v`, without loading it.
+    fn checkpoint_version_at_or_below(&self, v: u64) -> Result<Option<u64>, StoreError>;
+}
+
+/// Durable storage of one registry: its current state, pending requests and history.
+pub trait Store: HistoryStore {
     /// Reads the whole persisted state.
     fn load(&self) -> Result<Snapshot, StoreError>;
-    /// Writes one commit atomically: either all of it is durable or none of it.
+    /// Writes one commit atomically (state, version, checkpoint, fold): either all of it is
+    /// durable or none of it.
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError>;
 }
 
@@ -81,6 +107,8 @@ pub struct MemStore {
     meta: RegistryMeta,
     entries: BTreeMap<String, Entry>,
     requests: BTreeMap<String, PendingRequest>,
+    versions: BTreeMap<u64, Version>,
+    checkpoints: BTreeMap<u64, Checkpoint>,
     /// When set, the next commit fails (fault injection).
     pub fail_next_commit: bool,
     /// Number of successful commits (for tests).
@@ -113,7 +141,49 @@ impl Store for MemStore {
         for r in &commit.put_requests {
             self.requests.insert(r.name.clone(), r.clone());
         }
+        if let Some(v) = &commit.version {
+            self.versions.insert(v.version, v.clone());
+        }
+        if let Some(c) = &commit.checkpoint {
+            self.checkpoints.insert(c.version, c.clone());
+        }
+        if commit.fold {
+            let base = commit.meta.base;
+            self.versions = self.versions.split_off(&(base + 1));
+            self.checkpoints = self.checkpoints.split_off(&base);
+        }
         self.commits += 1;
         Ok(())
+    }
+}
+
+impl HistoryStore for MemStore {
+    fn versions(&self, from: u64, to: u64) -> Result<Vec<Version>, StoreError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        Ok(self.versions.range(from..=to).map(|(_, v)| v.clone()).collect())
+    }
+
+    fn versions_desc(&self, at_or_below: u64, limit: usize) -> Result<Vec<Version>, StoreError> {
+        Ok(self
+            .versions
+            .range(..=at_or_below)
+            .rev()
+            .take(limit)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    fn checkpoint_at_or_below(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.checkpoints.range(..=v).next_back().map(|(_, c)| c.clone()))
+    }
+
+    fn checkpoint_at_or_above(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.checkpoints.range(v..).next().map(|(_, c)| c.clone()))
+    }
+
+    fn checkpoint_version_at_or_below(&self, v: u64) -> Result<Option<u64>, StoreError> {
+        Ok(self.checkpoints.range(..=v).next_back().map(|(k, _)| *k))
     }
 }

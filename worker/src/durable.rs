@@ -26,6 +26,7 @@ use crate::sql_store::SqlStore;
 #[durable_object]
 pub struct RegistryObject {
     state: State,
+    limits: Limits,
     service: RefCell<Option<Service<SqlStore>>>,
     held: RefCell<HashMap<WaiterId, oneshot::Sender<()>>>,
     /// The alarm time this instance last set (None = unknown or none).
@@ -36,6 +37,22 @@ fn now() -> u64 {
     Date::now().as_millis()
 }
 
+/// Limits, with history settings from wrangler vars: `RETENTION_VERSIONS` (keep at least this
+/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256).
+fn limits_from_env(env: &Env) -> Limits {
+    let var = |name: &str| {
+        env.var(name)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<u64>().ok())
+    };
+    let mut limits = Limits::default();
+    if let Some(n) = var("CHECKPOINT_INTERVAL").filter(|n| *n > 0) {
+        limits.checkpoint_interval = n;
+    }
+    limits.max_versions = var("RETENTION_VERSIONS");
+    limits
+}
+
 impl RegistryObject {
     /// Runs `f` on the service, loading it from storage first if needed (first use, or after a
     /// failed write poisoned it).
@@ -43,7 +60,7 @@ impl RegistryObject {
         let mut slot = self.service.borrow_mut();
         if slot.as_ref().is_none_or(|s| s.is_poisoned()) {
             let store = SqlStore::open(self.state.storage()).map_err(|e| e.to_string())?;
-            let svc = Service::load(store, Limits::default()).map_err(|e| e.to_string())?;
+            let svc = Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
             // Waiters of a discarded service can never be resumed: release their requests.
             self.held.borrow_mut().clear();
             *slot = Some(svc);
@@ -109,9 +126,10 @@ impl RegistryObject {
 }
 
 impl worker::DurableObject for RegistryObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         RegistryObject {
             state,
+            limits: limits_from_env(&env),
             service: RefCell::new(None),
             held: RefCell::new(HashMap::new()),
             alarm_at: Cell::new(None),

@@ -1,6 +1,8 @@
 //! [`Store`] over the Durable Object's SQLite database. One [`Commit`] is written inside one
 //! `transactionSync`, so a crash never leaves half of it.
 
+use registry_core::history::{Checkpoint, State, Version};
+use registry_core::store::HistoryStore;
 use registry_core::{Commit, Entry, PendingRequest, RegistryMeta, Snapshot, Store, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
@@ -12,7 +14,8 @@ CREATE TABLE IF NOT EXISTS registry_meta (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   head INTEGER NOT NULL,
   last_delete INTEGER NOT NULL,
-  next_request_id INTEGER NOT NULL
+  next_request_id INTEGER NOT NULL,
+  base INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS entries (
   id TEXT PRIMARY KEY,
@@ -22,6 +25,14 @@ CREATE TABLE IF NOT EXISTS entries (
   ttl_ms INTEGER,
   expires_at INTEGER,
   version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+  version INTEGER PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  version INTEGER PRIMARY KEY,
+  state TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS requests (
   name TEXT PRIMARY KEY,
@@ -43,6 +54,18 @@ struct MetaRow {
     head: f64,
     last_delete: f64,
     next_request_id: f64,
+    base: f64,
+}
+
+#[derive(Deserialize)]
+struct VersionRow {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct CheckpointRow {
+    version: f64,
+    state: String,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +107,19 @@ impl SqlStore {
     pub fn open(storage: Storage) -> Result<Self, StoreError> {
         let sql = storage.sql();
         sql.exec(SCHEMA, None).map_err(err)?;
+        // Databases created before history existed lack `registry_meta.base`.
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = sql
+            .exec("PRAGMA table_info(registry_meta)", None)
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        if !columns.iter().any(|c| c.name == "base") {
+            sql.exec("ALTER TABLE registry_meta ADD COLUMN base INTEGER NOT NULL DEFAULT 0", None)
+                .map_err(err)?;
+        }
         Ok(SqlStore { storage, sql })
     }
 
@@ -91,15 +127,33 @@ impl SqlStore {
         commit: &Commit,
     ) -> Result<Vec<(&'static str, Vec<SqlStorageValue>)>, StoreError> {
         let mut out = vec![(
-            "INSERT INTO registry_meta (id, head, last_delete, next_request_id) VALUES (1, ?, ?, ?)
+            "INSERT INTO registry_meta (id, head, last_delete, next_request_id, base) VALUES (1, ?, ?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET head = excluded.head, last_delete = excluded.last_delete,
-             next_request_id = excluded.next_request_id",
+             next_request_id = excluded.next_request_id, base = excluded.base",
             vec![
                 int(commit.meta.head),
                 int(commit.meta.last_delete),
                 int(commit.meta.next_request_id),
+                int(commit.meta.base),
             ],
         )];
+        if let Some(v) = &commit.version {
+            out.push((
+                "INSERT INTO versions (version, body) VALUES (?, ?)",
+                vec![int(v.version), json_text(v)?],
+            ));
+        }
+        if let Some(c) = &commit.checkpoint {
+            let entries: Vec<&Entry> = c.state.values().collect();
+            out.push((
+                "INSERT OR REPLACE INTO checkpoints (version, state) VALUES (?, ?)",
+                vec![int(c.version), json_text(&entries)?],
+            ));
+        }
+        if commit.fold {
+            out.push(("DELETE FROM versions WHERE version <= ?", vec![int(commit.meta.base)]));
+            out.push(("DELETE FROM checkpoints WHERE version < ?", vec![int(commit.meta.base)]));
+        }
         for id in &commit.delete_entries {
             out.push(("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]));
         }
@@ -141,6 +195,82 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    fn checkpoint(&self, query: &str, v: u64) -> Result<Option<Checkpoint>, StoreError> {
+        let rows: Vec<CheckpointRow> = self
+            .sql
+            .exec(query, vec![int(v)])
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let entries: Vec<Entry> = serde_json::from_str(&row.state).map_err(err)?;
+        let state: State = entries.into_iter().map(|e| (e.id.clone(), e)).collect();
+        Ok(Some(Checkpoint {
+            version: row.version as u64,
+            state,
+        }))
+    }
+
+    fn version_rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Version>, StoreError> {
+        let rows: Vec<VersionRow> = self
+            .sql
+            .exec(query, bindings)
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| serde_json::from_str(&r.body).map_err(err))
+            .collect()
+    }
+}
+
+impl HistoryStore for SqlStore {
+    fn versions(&self, from: u64, to: u64) -> Result<Vec<Version>, StoreError> {
+        self.version_rows(
+            "SELECT body FROM versions WHERE version >= ? AND version <= ? ORDER BY version",
+            vec![int(from), int(to)],
+        )
+    }
+
+    fn versions_desc(&self, at_or_below: u64, limit: usize) -> Result<Vec<Version>, StoreError> {
+        self.version_rows(
+            "SELECT body FROM versions WHERE version <= ? ORDER BY version DESC LIMIT ?",
+            vec![int(at_or_below.min(i64::MAX as u64)), int(limit as u64)],
+        )
+    }
+
+    fn checkpoint_at_or_below(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
+        self.checkpoint(
+            "SELECT version, state FROM checkpoints WHERE version <= ? ORDER BY version DESC LIMIT 1",
+            v,
+        )
+    }
+
+    fn checkpoint_at_or_above(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
+        self.checkpoint(
+            "SELECT version, state FROM checkpoints WHERE version >= ? ORDER BY version LIMIT 1",
+            v,
+        )
+    }
+
+    fn checkpoint_version_at_or_below(&self, v: u64) -> Result<Option<u64>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            version: f64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT version FROM checkpoints WHERE version <= ? ORDER BY version DESC LIMIT 1",
+                vec![int(v)],
+            )
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        Ok(rows.first().map(|r| r.version as u64))
+    }
+}
+
 impl Store for SqlStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
         let metas: Vec<MetaRow> = self
@@ -157,6 +287,7 @@ impl Store for SqlStore {
                 head: m.head as u64,
                 last_delete: m.last_delete as u64,
                 next_request_id: m.next_request_id as u64,
+                base: m.base as u64,
             })
             .unwrap_or_default();
         let rows: Vec<EntryRow> = self

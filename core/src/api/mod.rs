@@ -8,6 +8,8 @@ pub mod query;
 mod register;
 pub mod register_body;
 pub mod route;
+pub mod v1_entries;
+mod v1_history;
 
 pub use error::ApiError;
 pub use http::{HttpRequest, HttpResponse};

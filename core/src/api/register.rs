@@ -93,7 +93,7 @@ impl<S: Store> Service<S> {
                 self.limits.max_entries
             )));
         }
-        let commit = self.registry.plan_set_registers(now, writes);
+        let commit = self.registry.plan_set_registers(now, "provider", writes);
         self.commit(commit)?;
         Ok(Reply::Respond(HttpResponse::empty(204)))
     }

@@ -1,0 +1,142 @@
+//! `/v1/versions`, `/v1/diff`, `/v1/state`, `/v1/rollback`: reading and restoring history.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::http::HttpResponse;
+use super::query::parse_pairs;
+use super::v1_entries::{entries_page, limit_param, u64_param};
+use crate::duration::Millis;
+use crate::history::navigate::{self, Head, HistoryError};
+use crate::history::{State, Version, ACTOR_ROLLBACK};
+use crate::service::{Reply, Service};
+use crate::store::Store;
+
+impl From<HistoryError> for ApiError {
+    fn from(e: HistoryError) -> Self {
+        match e {
+            HistoryError::Unknown { .. } => ApiError::new(404, "unknown_version", e.to_string()),
+            HistoryError::Folded { .. } => ApiError::new(410, "version_folded", e.to_string()),
+            HistoryError::Store(s) => ApiError::storage(s),
+            _ => ApiError::new(500, "history_corrupt", e.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    to: u64,
+    #[serde(default)]
+    if_version: Option<u64>,
+}
+
+fn required(pairs: &[(String, String)], key: &str) -> Result<u64, ApiError> {
+    u64_param(pairs, key)?
+        .ok_or_else(|| ApiError::new(400, "invalid_parameter", format!("{key} is required")))
+}
+
+impl<S: Store> Service<S> {
+    fn with_head<T>(&self, f: impl FnOnce(&S, &Head<'_>) -> Result<T, HistoryError>) -> Result<T, ApiError> {
+        let state = self.registry.content_state();
+        let head = Head {
+            version: self.registry.head(),
+            base: self.registry.meta().base,
+            state: &state,
+        };
+        Ok(f(&self.store, &head)?)
+    }
+
+    /// The state at version `v` (history form: no runtime expiry).
+    pub fn state_at(&self, v: u64) -> Result<State, ApiError> {
+        self.with_head(|store, head| navigate::state_at(store, head, v))
+    }
+
+    /// The squashed changeset from `a` to `b`.
+    pub fn diff(&self, a: u64, b: u64) -> Result<crate::history::Changeset, ApiError> {
+        self.with_head(|store, head| navigate::diff(store, head, a, b))
+    }
+
+    /// One version with its changeset.
+    pub fn version(&self, v: u64) -> Result<Version, ApiError> {
+        let meta = self.registry.meta();
+        if v == 0 || v > meta.head {
+            return Err(HistoryError::Unknown { version: v, head: meta.head }.into());
+        }
+        if v <= meta.base {
+            return Err(HistoryError::Folded { version: v, base: meta.base + 1 }.into());
+        }
+        let mut found = self.store.versions(v, v).map_err(ApiError::storage)?;
+        found
+            .pop()
+            .ok_or_else(|| HistoryError::Corrupt(format!("version {v} is missing")).into())
+    }
+
+    /// `GET /v1/versions?before=&limit=`: newest first.
+    pub(crate) fn v1_versions(&self, query: &str) -> Result<Reply, ApiError> {
+        let pairs = parse_pairs(query)?;
+        let limit = limit_param(&pairs, 50, 1_000)?;
+        let before = u64_param(&pairs, "before")?.unwrap_or(u64::MAX);
+        let top = before.saturating_sub(1).min(self.registry.head());
+        let versions = self.store.versions_desc(top, limit).map_err(ApiError::storage)?;
+        let base = self.registry.meta().base;
+        let next = versions.last().map(|v| v.version).filter(|v| *v > base + 1 && versions.len() == limit);
+        let items: Vec<_> = versions
+            .iter()
+            .map(|v| json!({"version": v.version, "parent": v.parent, "timestamp": v.timestamp, "actor": v.actor, "ops": v.changeset.len()}))
+            .collect();
+        Ok(Reply::Respond(HttpResponse::json(
+            200,
+            &json!({"versions": items, "next_before": next, "oldest": base + 1, "head": self.registry.head()}),
+        )))
+    }
+
+    /// `GET /v1/versions/{v}`.
+    pub(crate) fn v1_version(&self, v: &str) -> Result<Reply, ApiError> {
+        let v: u64 = v.parse().map_err(|_| {
+            ApiError::new(400, "invalid_parameter", format!("version must be an unsigned integer, got {v:?}"))
+        })?;
+        Ok(Reply::Respond(HttpResponse::json(200, &json!(self.version(v)?))))
+    }
+
+    /// `GET /v1/diff?from=&to=`.
+    pub(crate) fn v1_diff(&self, query: &str) -> Result<Reply, ApiError> {
+        let pairs = parse_pairs(query)?;
+        let (from, to) = (required(&pairs, "from")?, required(&pairs, "to")?);
+        let changeset = self.diff(from, to)?;
+        Ok(Reply::Respond(HttpResponse::json(200, &json!({"from": from, "to": to, "changeset": changeset}))))
+    }
+
+    /// `GET /v1/state?at=&limit=&cursor=`.
+    pub(crate) fn v1_state(&self, query: &str) -> Result<Reply, ApiError> {
+        let pairs = parse_pairs(query)?;
+        let at = required(&pairs, "at")?;
+        let state = self.state_at(at)?;
+        entries_page(state.values(), query, &[("at", json!(at))]).map(Reply::Respond)
+    }
+
+    /// `POST /v1/rollback {"to": v}`: a new version whose changeset is
+    /// `delta(current, state_at(v))`; nothing happens when they are already equal.
+    pub(crate) fn v1_rollback(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+        let body: RollbackBody = serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid_request(format!("rollback body: {e}")))?;
+        if let Some(expected) = body.if_version {
+            if expected != self.registry.head() {
+                return Err(ApiError::new(
+                    409,
+                    "version_conflict",
+                    format!("the registry is at version {}, not {expected}; nothing was written", self.registry.head()),
+                ));
+            }
+        }
+        let ops = self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
+        let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, &ops);
+        let changeset = commit.version.as_ref().map(|v| v.changeset.clone()).unwrap_or_default();
+        self.commit(commit)?;
+        Ok(Reply::Respond(HttpResponse::json(
+            200,
+            &json!({"version": self.registry.head(), "to": body.to, "changeset": changeset}),
+        )))
+    }
+}
