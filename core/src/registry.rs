@@ -199,17 +199,26 @@ impl Registry {
     }
 
     /// Plans a provider write: one version for the whole batch if anything changed; a write
-    /// that only extends TTLs makes no version (but the new expiry is still persisted).
-    pub fn plan_set_registers(&self, now: Millis, actor: &str, writes: Vec<RegisterWrite>) -> Commit {
+    /// that only extends TTLs (same value, metadata and TTL duration) makes no version, but the
+    /// new expiry is still persisted.
+    pub fn plan_set_registers(
+        &self,
+        now: Millis,
+        actor: &str,
+        writes: Vec<RegisterWrite>,
+    ) -> Commit {
         let version = self.meta.head + 1;
         let mut history = Vec::new();
         let mut puts = Vec::with_capacity(writes.len());
         let mut changed = Vec::new();
         for w in writes {
             let old = self.entries.get(&w.name);
+            // Value and metadata decide whether consumers see a change; a new TTL duration is
+            // recorded as a version too (history keeps the TTL) but wakes nobody.
             let same = old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
+            let same_ttl = old.is_some_and(|e| e.ttl_ms == Some(w.ttl_ms));
             let entry = Entry {
-                version: match (same, old) {
+                version: match (same && same_ttl, old) {
                     (true, Some(e)) => e.version,
                     _ => version,
                 },
@@ -220,11 +229,13 @@ impl Registry {
                 ttl_ms: Some(w.ttl_ms),
                 expires_at: Some(now.saturating_add(w.ttl_ms)),
             };
-            if !same {
+            if !(same && same_ttl) {
                 history.push(match old {
                     Some(b) => Op::update(history_entry(b), history_entry(&entry)),
                     None => Op::create(history_entry(&entry)),
                 });
+            }
+            if !same {
                 changed.push(w.name);
             }
             puts.push(entry);

@@ -5,8 +5,8 @@
 
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::config::Limits;
-use crate::history::Checkpoint;
 use crate::duration::Millis;
+use crate::history::Checkpoint;
 use crate::registry::Registry;
 use crate::store::{Commit, Store, StoreError};
 use crate::waiters::{WaitKind, WaiterId, Waiters};
@@ -152,7 +152,10 @@ impl<S: Store> Service<S> {
                 let mut state = self.registry.content_state();
                 crate::history::apply(&mut state, &v.changeset)
                     .map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
-                commit.checkpoint = Some(Checkpoint { version: number, state });
+                commit.checkpoint = Some(Checkpoint {
+                    version: number,
+                    state,
+                });
             }
             if let Some(max) = self.limits.max_versions {
                 let keep_from = number.saturating_sub(max);
@@ -210,7 +213,11 @@ impl<S: Store> Service<S> {
         }
         if let Some(v) = req.path.strip_prefix("/v1/versions/") {
             self.on_alarm(now)?;
-            return if method == "GET" { self.v1_version(v) } else { not_allowed() };
+            return if method == "GET" {
+                self.v1_version(v)
+            } else {
+                not_allowed()
+            };
         }
         let path = crate::api::query::percent_decode(&req.path, false)
             .map_err(|_| ApiError::not_found(&req.path))?;

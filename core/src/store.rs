@@ -162,7 +162,11 @@ impl HistoryStore for MemStore {
         if from > to {
             return Ok(Vec::new());
         }
-        Ok(self.versions.range(from..=to).map(|(_, v)| v.clone()).collect())
+        Ok(self
+            .versions
+            .range(from..=to)
+            .map(|(_, v)| v.clone())
+            .collect())
     }
 
     fn versions_desc(&self, at_or_below: u64, limit: usize) -> Result<Vec<Version>, StoreError> {
@@ -176,7 +180,11 @@ impl HistoryStore for MemStore {
     }
 
     fn checkpoint_at_or_below(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
-        Ok(self.checkpoints.range(..=v).next_back().map(|(_, c)| c.clone()))
+        Ok(self
+            .checkpoints
+            .range(..=v)
+            .next_back()
+            .map(|(_, c)| c.clone()))
     }
 
     fn checkpoint_at_or_above(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {

@@ -117,8 +117,11 @@ impl SqlStore {
             .and_then(|c| c.to_array())
             .map_err(err)?;
         if !columns.iter().any(|c| c.name == "base") {
-            sql.exec("ALTER TABLE registry_meta ADD COLUMN base INTEGER NOT NULL DEFAULT 0", None)
-                .map_err(err)?;
+            sql.exec(
+                "ALTER TABLE registry_meta ADD COLUMN base INTEGER NOT NULL DEFAULT 0",
+                None,
+            )
+            .map_err(err)?;
         }
         Ok(SqlStore { storage, sql })
     }
@@ -151,8 +154,14 @@ impl SqlStore {
             ));
         }
         if commit.fold {
-            out.push(("DELETE FROM versions WHERE version <= ?", vec![int(commit.meta.base)]));
-            out.push(("DELETE FROM checkpoints WHERE version < ?", vec![int(commit.meta.base)]));
+            out.push((
+                "DELETE FROM versions WHERE version <= ?",
+                vec![int(commit.meta.base)],
+            ));
+            out.push((
+                "DELETE FROM checkpoints WHERE version < ?",
+                vec![int(commit.meta.base)],
+            ));
         }
         for id in &commit.delete_entries {
             out.push(("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]));
@@ -213,7 +222,11 @@ impl SqlStore {
         }))
     }
 
-    fn version_rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Version>, StoreError> {
+    fn version_rows(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Version>, StoreError> {
         let rows: Vec<VersionRow> = self
             .sql
             .exec(query, bindings)

@@ -34,7 +34,10 @@ pub fn validate_kind(kind: &str) -> Result<(), ApiError> {
     let ok = !kind.is_empty()
         && kind.len() <= 128
         && kind.split('.').all(|seg| {
-            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         });
     if ok {
         Ok(())
@@ -52,7 +55,11 @@ pub fn u64_param(pairs: &[(String, String)], key: &str) -> Result<Option<u64>, A
     match pairs.iter().find(|(k, _)| k == key) {
         None => Ok(None),
         Some((_, v)) => v.parse::<u64>().map(Some).map_err(|_| {
-            ApiError::new(400, "invalid_parameter", format!("{key} must be an unsigned integer, got {v:?}"))
+            ApiError::new(
+                400,
+                "invalid_parameter",
+                format!("{key} must be an unsigned integer, got {v:?}"),
+            )
         }),
     }
 }
@@ -62,7 +69,11 @@ pub fn limit_param(pairs: &[(String, String)], dflt: usize, max: usize) -> Resul
     match u64_param(pairs, "limit")? {
         None => Ok(dflt),
         Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
-        Some(n) => Err(ApiError::new(400, "invalid_parameter", format!("limit must be 1..={max}, got {n}"))),
+        Some(n) => Err(ApiError::new(
+            400,
+            "invalid_parameter",
+            format!("limit must be 1..={max}, got {n}"),
+        )),
     }
 }
 
@@ -74,7 +85,10 @@ pub fn entries_page<'a>(
 ) -> Result<HttpResponse, ApiError> {
     let pairs = parse_pairs(query)?;
     let limit = limit_param(&pairs, 100, 1_000)?;
-    let cursor = pairs.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v.clone());
+    let cursor = pairs
+        .iter()
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.clone());
     let mut page: Vec<&Entry> = entries
         .filter(|e| cursor.as_ref().is_none_or(|c| e.id.as_str() > c.as_str()))
         .take(limit + 1)
@@ -106,7 +120,12 @@ impl<S: Store> Service<S> {
     }
 
     /// `PUT /v1/entries/{id}`: create (201) or update (200) one entry as one version.
-    pub(crate) fn v1_put_entry(&mut self, id: &str, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn v1_put_entry(
+        &mut self,
+        id: &str,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let put: PutEntry = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("entry body: {e}")))?;
         validate_kind(&put.kind)?;
@@ -117,7 +136,9 @@ impl<S: Store> Service<S> {
                     .map(nanos_to_millis_ceil)
                     .map_err(|e| ApiError::invalid_request(format!("ttl: {e}")))?;
                 if ms <= 0 {
-                    return Err(ApiError::invalid_request(format!("ttl must be positive, got {t:?}")));
+                    return Err(ApiError::invalid_request(format!(
+                        "ttl must be positive, got {t:?}"
+                    )));
                 }
                 Some(ms as u64)
             }
@@ -149,28 +170,45 @@ impl<S: Store> Service<S> {
                 self.limits.max_entries
             )));
         }
-        let unchanged = current.is_some_and(|c| crate::history::same_content(&crate::registry::history_entry(c), &entry));
+        let unchanged = current.is_some_and(|c| {
+            crate::history::same_content(&crate::registry::history_entry(c), &entry)
+        });
         let op = if unchanged {
             // Same content: only the expiry is renewed; no version.
-            let mut commit = crate::store::Commit { meta: self.registry.meta(), ..Default::default() };
+            let mut commit = crate::store::Commit {
+                meta: self.registry.meta(),
+                ..Default::default()
+            };
             let mut live = current.expect("unchanged implies present").clone();
             live.expires_at = ttl_ms.map(|t| now.saturating_add(t));
             commit.put_entries.push(live);
             self.commit(commit)?;
             None
         } else {
-            Some(if created { Op::create(entry) } else { Op::update(current.expect("present").clone(), entry) })
+            Some(if created {
+                Op::create(entry)
+            } else {
+                Op::update(current.expect("present").clone(), entry)
+            })
         };
         if let Some(op) = op {
             let commit = self.registry.plan_changeset(now, ACTOR_API, &[op]);
             self.commit(commit)?;
         }
         let e = self.registry.get(id).expect("just written");
-        Ok(Reply::Respond(HttpResponse::json(if created { 201 } else { 200 }, &json!(e))))
+        Ok(Reply::Respond(HttpResponse::json(
+            if created { 201 } else { 200 },
+            &json!(e),
+        )))
     }
 
     /// `DELETE /v1/entries/{id}?if_version=`.
-    pub(crate) fn v1_delete_entry(&mut self, id: &str, query: &str, now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn v1_delete_entry(
+        &mut self,
+        id: &str,
+        query: &str,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let if_version = u64_param(&pairs, "if_version")?;
         let current = self.registry.get(id).ok_or_else(|| entry_not_found(id))?;
@@ -178,7 +216,10 @@ impl<S: Store> Service<S> {
         let op = Op::delete(current.clone());
         let commit = self.registry.plan_changeset(now, ACTOR_API, &[op]);
         self.commit(commit)?;
-        Ok(Reply::Respond(HttpResponse::json(200, &json!({ "version": self.registry.head() }))))
+        Ok(Reply::Respond(HttpResponse::json(
+            200,
+            &json!({ "version": self.registry.head() }),
+        )))
     }
 }
 
@@ -187,8 +228,14 @@ fn entry_not_found(id: &str) -> ApiError {
 }
 
 /// `if_version`: 0 = the entry must not exist; n = its version must be n.
-fn check_if_version(id: &str, current: Option<&Entry>, expected: Option<u64>) -> Result<(), ApiError> {
-    let Some(expected) = expected else { return Ok(()) };
+fn check_if_version(
+    id: &str,
+    current: Option<&Entry>,
+    expected: Option<u64>,
+) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
     let actual = current.map_or(0, |e| e.version);
     if actual == expected {
         Ok(())

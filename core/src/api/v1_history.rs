@@ -38,7 +38,10 @@ fn required(pairs: &[(String, String)], key: &str) -> Result<u64, ApiError> {
 }
 
 impl<S: Store> Service<S> {
-    fn with_head<T>(&self, f: impl FnOnce(&S, &Head<'_>) -> Result<T, HistoryError>) -> Result<T, ApiError> {
+    fn with_head<T>(
+        &self,
+        f: impl FnOnce(&S, &Head<'_>) -> Result<T, HistoryError>,
+    ) -> Result<T, ApiError> {
         let state = self.registry.content_state();
         let head = Head {
             version: self.registry.head(),
@@ -62,10 +65,18 @@ impl<S: Store> Service<S> {
     pub fn version(&self, v: u64) -> Result<Version, ApiError> {
         let meta = self.registry.meta();
         if v == 0 || v > meta.head {
-            return Err(HistoryError::Unknown { version: v, head: meta.head }.into());
+            return Err(HistoryError::Unknown {
+                version: v,
+                head: meta.head,
+            }
+            .into());
         }
         if v <= meta.base {
-            return Err(HistoryError::Folded { version: v, base: meta.base + 1 }.into());
+            return Err(HistoryError::Folded {
+                version: v,
+                base: meta.base + 1,
+            }
+            .into());
         }
         let mut found = self.store.versions(v, v).map_err(ApiError::storage)?;
         found
@@ -79,9 +90,15 @@ impl<S: Store> Service<S> {
         let limit = limit_param(&pairs, 50, 1_000)?;
         let before = u64_param(&pairs, "before")?.unwrap_or(u64::MAX);
         let top = before.saturating_sub(1).min(self.registry.head());
-        let versions = self.store.versions_desc(top, limit).map_err(ApiError::storage)?;
+        let versions = self
+            .store
+            .versions_desc(top, limit)
+            .map_err(ApiError::storage)?;
         let base = self.registry.meta().base;
-        let next = versions.last().map(|v| v.version).filter(|v| *v > base + 1 && versions.len() == limit);
+        let next = versions
+            .last()
+            .map(|v| v.version)
+            .filter(|v| *v > base + 1 && versions.len() == limit);
         let items: Vec<_> = versions
             .iter()
             .map(|v| json!({"version": v.version, "parent": v.parent, "timestamp": v.timestamp, "actor": v.actor, "ops": v.changeset.len()}))
@@ -95,9 +112,16 @@ impl<S: Store> Service<S> {
     /// `GET /v1/versions/{v}`.
     pub(crate) fn v1_version(&self, v: &str) -> Result<Reply, ApiError> {
         let v: u64 = v.parse().map_err(|_| {
-            ApiError::new(400, "invalid_parameter", format!("version must be an unsigned integer, got {v:?}"))
+            ApiError::new(
+                400,
+                "invalid_parameter",
+                format!("version must be an unsigned integer, got {v:?}"),
+            )
         })?;
-        Ok(Reply::Respond(HttpResponse::json(200, &json!(self.version(v)?))))
+        Ok(Reply::Respond(HttpResponse::json(
+            200,
+            &json!(self.version(v)?),
+        )))
     }
 
     /// `GET /v1/diff?from=&to=`.
@@ -105,7 +129,10 @@ impl<S: Store> Service<S> {
         let pairs = parse_pairs(query)?;
         let (from, to) = (required(&pairs, "from")?, required(&pairs, "to")?);
         let changeset = self.diff(from, to)?;
-        Ok(Reply::Respond(HttpResponse::json(200, &json!({"from": from, "to": to, "changeset": changeset}))))
+        Ok(Reply::Respond(HttpResponse::json(
+            200,
+            &json!({"from": from, "to": to, "changeset": changeset}),
+        )))
     }
 
     /// `GET /v1/state?at=&limit=&cursor=`.
@@ -126,13 +153,21 @@ impl<S: Store> Service<S> {
                 return Err(ApiError::new(
                     409,
                     "version_conflict",
-                    format!("the registry is at version {}, not {expected}; nothing was written", self.registry.head()),
+                    format!(
+                        "the registry is at version {}, not {expected}; nothing was written",
+                        self.registry.head()
+                    ),
                 ));
             }
         }
-        let ops = self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
+        let ops =
+            self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
         let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, &ops);
-        let changeset = commit.version.as_ref().map(|v| v.changeset.clone()).unwrap_or_default();
+        let changeset = commit
+            .version
+            .as_ref()
+            .map(|v| v.changeset.clone())
+            .unwrap_or_default();
         self.commit(commit)?;
         Ok(Reply::Respond(HttpResponse::json(
             200,

@@ -134,10 +134,12 @@ pub fn apply(state: &mut State, changeset: &[Op]) -> Result<(), ChangesetError> 
                 state.insert(op.id.clone(), after(op)?.clone());
             }
             OpKind::Update => {
-                let slot = state.get_mut(&op.id).ok_or_else(|| ChangesetError::Missing {
-                    op: "update",
-                    id: op.id.clone(),
-                })?;
+                let slot = state
+                    .get_mut(&op.id)
+                    .ok_or_else(|| ChangesetError::Missing {
+                        op: "update",
+                        id: op.id.clone(),
+                    })?;
                 *slot = after(op)?.clone();
             }
             OpKind::Delete => {
@@ -162,7 +164,9 @@ pub fn reverse(changeset: &[Op]) -> Changeset {
 /// create+update = create(new), create+delete = nothing, update+update = update(first pre-image,
 /// last value), update+delete = delete(first pre-image), delete+create = update. Operations
 /// keep the order of each id's first appearance.
-pub fn squash<'a>(changesets: impl IntoIterator<Item = &'a [Op]>) -> Result<Changeset, ChangesetError> {
+pub fn squash<'a>(
+    changesets: impl IntoIterator<Item = &'a [Op]>,
+) -> Result<Changeset, ChangesetError> {
     // Per id: (first pre-image, current after); None = absent at that point.
     let mut order: Vec<String> = Vec::new();
     let mut net: HashMap<String, (Option<Entry>, Option<Entry>)> = HashMap::new();
@@ -174,13 +178,13 @@ pub fn squash<'a>(changesets: impl IntoIterator<Item = &'a [Op]>) -> Result<Chan
                     order.push(op.id.clone());
                     let start = match op.op {
                         OpKind::Create => None,
-                        OpKind::Update | OpKind::Delete => Some(op.before.clone().ok_or_else(|| {
-                            ChangesetError::Malformed {
+                        OpKind::Update | OpKind::Delete => {
+                            Some(op.before.clone().ok_or_else(|| ChangesetError::Malformed {
                                 op: "update/delete",
                                 id: op.id.clone(),
                                 field: "before",
-                            }
-                        })?),
+                            })?)
+                        }
                     };
                     net.entry(op.id.clone()).or_insert((start.clone(), start))
                 }
@@ -188,10 +192,16 @@ pub fn squash<'a>(changesets: impl IntoIterator<Item = &'a [Op]>) -> Result<Chan
             match (op.op, slot.1.is_some()) {
                 (OpKind::Create, true) => return Err(ChangesetError::Exists(op.id.clone())),
                 (OpKind::Update, false) => {
-                    return Err(ChangesetError::Missing { op: "update", id: op.id.clone() })
+                    return Err(ChangesetError::Missing {
+                        op: "update",
+                        id: op.id.clone(),
+                    })
                 }
                 (OpKind::Delete, false) => {
-                    return Err(ChangesetError::Missing { op: "delete", id: op.id.clone() })
+                    return Err(ChangesetError::Missing {
+                        op: "delete",
+                        id: op.id.clone(),
+                    })
                 }
                 (OpKind::Create | OpKind::Update, _) => slot.1 = Some(after(op)?.clone()),
                 (OpKind::Delete, true) => slot.1 = None,
@@ -282,27 +292,59 @@ mod tests {
         let u = [Op::update(e("a", 1), e("a", 2))];
         let u2 = [Op::update(e("a", 2), e("a", 3))];
         let d = [Op::delete(e("a", 3))];
-        assert_eq!(squash([&c[..], &u[..]]).unwrap(), vec![Op::create(e("a", 2))]);
+        assert_eq!(
+            squash([&c[..], &u[..]]).unwrap(),
+            vec![Op::create(e("a", 2))]
+        );
         assert_eq!(squash([&c[..], &u[..], &u2[..], &d[..]]).unwrap(), vec![]);
-        assert_eq!(squash([&u[..], &u2[..]]).unwrap(), vec![Op::update(e("a", 1), e("a", 3))]);
-        assert_eq!(squash([&u[..], &u2[..], &d[..]]).unwrap(), vec![Op::delete(e("a", 1))]);
+        assert_eq!(
+            squash([&u[..], &u2[..]]).unwrap(),
+            vec![Op::update(e("a", 1), e("a", 3))]
+        );
+        assert_eq!(
+            squash([&u[..], &u2[..], &d[..]]).unwrap(),
+            vec![Op::delete(e("a", 1))]
+        );
         let d1 = [Op::delete(e("a", 1))];
-        let c5 = [Op::create(Entry { kind: "other".into(), ..e("a", 5) })];
+        let c5 = [Op::create(Entry {
+            kind: "other".into(),
+            ..e("a", 5)
+        })];
         assert_eq!(
             squash([&d1[..], &c5[..]]).unwrap(),
-            vec![Op::update(e("a", 1), Entry { kind: "other".into(), ..e("a", 5) })]
+            vec![Op::update(
+                e("a", 1),
+                Entry {
+                    kind: "other".into(),
+                    ..e("a", 5)
+                }
+            )]
         );
-        assert_eq!(squash([&c[..], &c[..]]), Err(ChangesetError::Exists("a".into())));
+        assert_eq!(
+            squash([&c[..], &c[..]]),
+            Err(ChangesetError::Exists("a".into()))
+        );
         assert!(squash([&d1[..], &d1[..]]).is_err());
     }
 
     #[test]
     fn reverse_restores_and_delta_is_minimal() {
         let start: State = [("a".to_string(), e("a", 1)), ("b".to_string(), e("b", 1))].into();
-        let cs = vec![Op::update(e("a", 1), e("a", 2)), Op::delete(e("b", 1)), Op::create(e("c", 1))];
+        let cs = vec![
+            Op::update(e("a", 1), e("a", 2)),
+            Op::delete(e("b", 1)),
+            Op::create(e("c", 1)),
+        ];
         let mut s = start.clone();
         apply(&mut s, &cs).unwrap();
-        assert_eq!(delta(&start, &s), vec![Op::update(e("a", 1), e("a", 2)), Op::delete(e("b", 1)), Op::create(e("c", 1))]);
+        assert_eq!(
+            delta(&start, &s),
+            vec![
+                Op::update(e("a", 1), e("a", 2)),
+                Op::delete(e("b", 1)),
+                Op::create(e("c", 1))
+            ]
+        );
         apply(&mut s, &reverse(&cs)).unwrap();
         assert_eq!(s, start);
         assert!(delta(&start, &start).is_empty());
@@ -313,6 +355,9 @@ mod tests {
         let mut s = State::new();
         assert!(apply(&mut s, &[Op::update(e("a", 1), e("a", 2))]).is_err());
         apply(&mut s, &[Op::create(e("a", 1))]).unwrap();
-        assert_eq!(apply(&mut s, &[Op::create(e("a", 1))]), Err(ChangesetError::Exists("a".into())));
+        assert_eq!(
+            apply(&mut s, &[Op::create(e("a", 1))]),
+            Err(ChangesetError::Exists("a".into()))
+        );
     }
 }

@@ -7,7 +7,9 @@ pub mod navigate;
 
 use serde::{Deserialize, Serialize};
 
-pub use changeset::{apply, delta, reverse, same_content, squash, Changeset, ChangesetError, Op, OpKind, State};
+pub use changeset::{
+    apply, delta, reverse, same_content, squash, Changeset, ChangesetError, Op, OpKind, State,
+};
 
 use crate::duration::Millis;
 

@@ -54,16 +54,26 @@ pub struct Head<'a> {
 
 fn check(head: &Head<'_>, v: u64) -> Result<(), HistoryError> {
     if v > head.version {
-        return Err(HistoryError::Unknown { version: v, head: head.version });
+        return Err(HistoryError::Unknown {
+            version: v,
+            head: head.version,
+        });
     }
     if v < head.base {
-        return Err(HistoryError::Folded { version: v, base: head.base });
+        return Err(HistoryError::Folded {
+            version: v,
+            base: head.base,
+        });
     }
     Ok(())
 }
 
 /// The changesets of versions `from+1 ..= to`, in order.
-fn changesets(store: &dyn HistoryStore, from: u64, to: u64) -> Result<Vec<Changeset>, HistoryError> {
+fn changesets(
+    store: &dyn HistoryStore,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Changeset>, HistoryError> {
     let versions = store.versions(from + 1, to)?;
     if versions.len() as u64 != to - from {
         return Err(HistoryError::Corrupt(format!(
@@ -83,9 +93,12 @@ pub fn state_at(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<Sta
         return Ok(head.state.clone());
     }
     // Without folding, the base is version 0, whose state is empty.
-    let below = store
-        .checkpoint_at_or_below(v)?
-        .or_else(|| (head.base == 0).then(|| Checkpoint { version: 0, state: State::new() }));
+    let below = store.checkpoint_at_or_below(v)?.or_else(|| {
+        (head.base == 0).then(|| Checkpoint {
+            version: 0,
+            state: State::new(),
+        })
+    });
     let above = store.checkpoint_at_or_above(v)?;
     let from_below = below.as_ref().map(|c| v - c.version);
     let from_above = above.as_ref().map(|c| c.version - v).unwrap_or(u64::MAX);
@@ -112,7 +125,12 @@ pub fn state_at(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<Sta
 }
 
 /// The squashed changeset from version `a` to version `b` (backwards when `b < a`).
-pub fn diff(store: &dyn HistoryStore, head: &Head<'_>, a: u64, b: u64) -> Result<Changeset, HistoryError> {
+pub fn diff(
+    store: &dyn HistoryStore,
+    head: &Head<'_>,
+    a: u64,
+    b: u64,
+) -> Result<Changeset, HistoryError> {
     check(head, a)?;
     check(head, b)?;
     let (lo, hi) = (a.min(b), a.max(b));
@@ -122,7 +140,11 @@ pub fn diff(store: &dyn HistoryStore, head: &Head<'_>, a: u64, b: u64) -> Result
 }
 
 /// The changeset of a rollback to `v`: `delta(current, state_at(v))`.
-pub fn rollback_changeset(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<Changeset, HistoryError> {
+pub fn rollback_changeset(
+    store: &dyn HistoryStore,
+    head: &Head<'_>,
+    v: u64,
+) -> Result<Changeset, HistoryError> {
     let target = state_at(store, head, v)?;
     Ok(delta(head.state, &target))
 }
