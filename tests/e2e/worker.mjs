@@ -24,7 +24,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One wrangler dev process; `restart()` keeps the persisted state. */
 export class Worker {
-  constructor() {
+  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`. */
+  constructor({ vars = {} } = {}) {
+    this.vars = vars;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
     this.port = null;
@@ -50,6 +52,7 @@ export class Worker {
       "--ip", "127.0.0.1", "--port", String(this.port),
       "--inspector-port", String(await freePort()),
       "--persist-to", this.persist, "--log-level", "warn",
+      ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.
     this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });

@@ -136,7 +136,31 @@ impl worker::DurableObject for RegistryObject {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match self.serve(req).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                worker::console_error!("registry object failed: {e}");
+                let err =
+                    registry_core::ApiError::new(500, "internal", format!("internal error: {e}"));
+                to_response(err.to_response())
+            }
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at.set(None);
+        let result = self.with_service(|s| s.on_alarm(now()))?;
+        self.settle().await?;
+        if let Err(e) = result {
+            return Err(worker::Error::RustError(e.to_string()));
+        }
+        Response::ok("")
+    }
+}
+
+impl RegistryObject {
+    async fn serve(&self, mut req: Request) -> Result<Response> {
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
         let mut http = match from_request(&mut req, max_body).await? {
             Ok(http) => http,
@@ -164,15 +188,5 @@ impl worker::DurableObject for RegistryObject {
             }
         };
         to_response(response)
-    }
-
-    async fn alarm(&self) -> Result<Response> {
-        self.alarm_at.set(None);
-        let result = self.with_service(|s| s.on_alarm(now()))?;
-        self.settle().await?;
-        if let Err(e) = result {
-            return Err(worker::Error::RustError(e.to_string()));
-        }
-        Response::ok("")
     }
 }

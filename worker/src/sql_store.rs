@@ -289,7 +289,7 @@ impl Store for SqlStore {
         let metas: Vec<MetaRow> = self
             .sql
             .exec(
-                "SELECT head, last_delete, next_request_id FROM registry_meta WHERE id = 1",
+                "SELECT head, last_delete, next_request_id, base FROM registry_meta WHERE id = 1",
                 None,
             )
             .and_then(|c| c.to_array())

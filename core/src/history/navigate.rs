@@ -4,7 +4,9 @@
 
 use thiserror::Error;
 
-use super::changeset::{apply, delta, reverse, squash, Changeset, ChangesetError, State};
+use super::changeset::{
+    apply, delta, reverse, same_content, squash, Changeset, ChangesetError, OpKind, State,
+};
 use super::Checkpoint;
 use crate::store::{HistoryStore, StoreError};
 
@@ -124,7 +126,8 @@ pub fn state_at(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<Sta
     }
 }
 
-/// The squashed changeset from version `a` to version `b` (backwards when `b < a`).
+/// The squashed changeset from version `a` to version `b` (backwards when `b < a`), without
+/// updates that leave an entry's content as it was.
 pub fn diff(
     store: &dyn HistoryStore,
     head: &Head<'_>,
@@ -135,7 +138,12 @@ pub fn diff(
     check(head, b)?;
     let (lo, hi) = (a.min(b), a.max(b));
     let css = changesets(store, lo, hi)?;
-    let forward = squash(css.iter().map(Vec::as_slice))?;
+    let mut forward = squash(css.iter().map(Vec::as_slice))?;
+    // An entry changed and changed back differs only in its version field: not a difference.
+    forward.retain(|op| match (op.op, &op.before, &op.entry) {
+        (OpKind::Update, Some(b), Some(e)) => !same_content(b, e),
+        _ => true,
+    });
     Ok(if a <= b { forward } else { reverse(&forward) })
 }
 
