@@ -282,6 +282,12 @@ impl RegistryClient {
         close_shared(&self.shared);
     }
 
+    /// The base URL and the client's lifetime signal, for requests.
+    pub(crate) fn endpoint(&self) -> (String, AbortSignal) {
+        let s = self.shared.borrow();
+        (s.base.clone(), s.lifetime.signal())
+    }
+
     fn check_open(&self) -> Result<(), JsValue> {
         if self.shared.borrow().closed {
             Err(error("client is closed"))

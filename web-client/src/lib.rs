@@ -19,6 +19,7 @@
 //! [`Provider`], [`ChangeRequestStream`]. JS is never called while Rust holds a borrow.
 
 mod client;
+mod client_v1;
 mod consumer_poll;
 mod convert;
 mod provider;
@@ -74,6 +75,40 @@ export interface ProvideOptions {
 export interface ChangeRequest { name: string; value: unknown; }
 /** What `RegisterStream.request()` resolves with. */
 export interface RequestOutcome { name: string; status: "pending"; }
+/** An entry of the registry. */
+export interface Entry {
+  id: string;
+  kind: string;
+  meta: Record<string, unknown>;
+  data: unknown;
+  /** TTL in milliseconds, when the entry expires. */
+  ttl_ms?: number;
+  /** Expiry instant (Unix ms), when the entry expires. */
+  expires_at?: number;
+  /** The registry version at which it last changed. */
+  version: number;
+}
+/** What `putEntry` takes. */
+export interface EntryInput {
+  kind: string;
+  data: unknown;
+  meta?: Record<string, unknown>;
+  /** Go-style duration; the entry expires unless written again. */
+  ttl?: string;
+  /** Optimistic concurrency: the entry's current version (0 = must not exist). */
+  ifVersion?: number;
+}
+/** One operation of a changeset. */
+export interface Op { op: "create" | "update" | "delete"; id: string; entry?: Entry; before?: Entry; }
+/** One version with its changeset. */
+export interface Version { version: number; parent: number; timestamp: number; actor: string; changeset: Op[]; }
+/** A page of `history()`. */
+export interface HistoryPage {
+  versions: { version: number; parent: number; timestamp: number; actor: string; ops: number }[];
+  head: number;
+  oldest: number;
+  next_before: number | null;
+}
 export interface RegisterStream { [Symbol.asyncIterator](): AsyncIterator<RegisterUpdate, undefined>; }
 export interface RegistryStream { [Symbol.asyncIterator](): AsyncIterator<RegistrySnapshot, undefined>; }
 export interface ChangeRequestStream { [Symbol.asyncIterator](): AsyncIterator<ChangeRequest, undefined>; }

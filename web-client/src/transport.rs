@@ -23,14 +23,17 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The error a non-success reply stands for, with the server's JSON message when there is one.
+    /// The error a non-success reply stands for: a JS `Error` with the server's message, and
+    /// `status` and `code` (e.g. `version_conflict`) properties.
     pub fn into_error(self) -> JsValue {
-        let detail = crate::convert::parse(&self.body)
-            .ok()
-            .map(|v| get(&get(&v, "error"), "message"))
-            .and_then(|m| m.as_string())
-            .unwrap_or(self.body);
-        error(format!("registry answered HTTP {}: {detail}", self.status))
+        let err = crate::convert::parse(&self.body)
+            .map(|v| get(&v, "error"))
+            .unwrap_or(JsValue::UNDEFINED);
+        let detail = get(&err, "message").as_string().unwrap_or(self.body);
+        let e = error(format!("registry answered HTTP {}: {detail}", self.status));
+        let _ = js_sys::Reflect::set(&e, &"status".into(), &JsValue::from(self.status));
+        let _ = js_sys::Reflect::set(&e, &"code".into(), &get(&err, "code"));
+        e
     }
 }
 

@@ -240,3 +240,66 @@ fn bad_arguments_are_clear_errors() {
     );
     ui.close();
 }
+
+#[wasm_bindgen_test]
+async fn entries_history_diff_state_and_rollback() {
+    let client = RegistryClient::new(&registry(), JsValue::UNDEFINED).unwrap();
+    let input = |port: i32, if_version: Option<i32>| {
+        let mut pairs = vec![
+            ("kind", JsValue::from("svc.http")),
+            ("data", parse("{}")),
+            ("meta", parse(&format!(r#"{{"port":{port}}}"#))),
+        ];
+        if let Some(v) = if_version {
+            pairs.push(("ifVersion", v.into()));
+        }
+        options(&pairs)
+    };
+    let created = resolve(client.put_entry("svc:web", input(80, Some(0))).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&created, "version"), 1);
+    let updated = resolve(client.put_entry("svc:web", input(8080, Some(1))).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&updated, "version"), 2);
+    let conflict = resolve(client.put_entry("svc:web", input(9090, Some(1))).into())
+        .await
+        .unwrap_err();
+    assert_eq!(get(&conflict, "code"), "version_conflict");
+    assert_eq!(get(&conflict, "status"), 409);
+    assert!(resolve(client.get_entry("nope").into())
+        .await
+        .unwrap()
+        .is_null());
+
+    let page = resolve(client.history(options(&[("since", 1.into())])).into())
+        .await
+        .unwrap();
+    let versions = Array::from(&get(&page, "versions"));
+    assert_eq!(versions.length(), 1);
+    assert_eq!(get(&versions.get(0), "version"), 2);
+    let diff = resolve(client.diff(1.0, 2.0).into()).await.unwrap();
+    let op = Array::from(&get(&diff, "changeset")).get(0);
+    assert_eq!(get(&op, "op"), "update");
+    assert_eq!(get(&get(&get(&op, "before"), "meta"), "port"), 80);
+    let state = Array::from(&resolve(client.state_at(1.0).into()).await.unwrap());
+    assert_eq!(state.length(), 1);
+    assert_eq!(get(&get(&state.get(0), "meta"), "port"), 80);
+
+    let rolled = resolve(client.rollback(1.0, JsValue::UNDEFINED).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&rolled, "version"), 3);
+    let now = resolve(client.get_entry("svc:web").into()).await.unwrap();
+    assert_eq!(get(&get(&now, "meta"), "port"), 80);
+    let deleted = resolve(
+        client
+            .delete_entry("svc:web", options(&[("ifVersion", 3.into())]))
+            .into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&deleted, "version"), 4);
+    client.close();
+}

@@ -84,28 +84,31 @@ impl<S: Store> Service<S> {
             .ok_or_else(|| HistoryError::Corrupt(format!("version {v} is missing")).into())
     }
 
-    /// `GET /v1/versions?before=&limit=`: newest first.
+    /// `GET /v1/versions?before=&since=&limit=`: newest first, only versions `> since` and
+    /// `< before`.
     pub(crate) fn v1_versions(&self, query: &str) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let limit = limit_param(&pairs, 50, 1_000)?;
         let before = u64_param(&pairs, "before")?.unwrap_or(u64::MAX);
+        let since = u64_param(&pairs, "since")?.unwrap_or(0);
         let top = before.saturating_sub(1).min(self.registry.head());
-        let versions = self
+        let mut versions = self
             .store
             .versions_desc(top, limit)
             .map_err(ApiError::storage)?;
-        let base = self.registry.meta().base;
+        versions.retain(|v| v.version > since);
+        let floor = self.registry.meta().base.max(since) + 1;
         let next = versions
             .last()
             .map(|v| v.version)
-            .filter(|v| *v > base + 1 && versions.len() == limit);
+            .filter(|v| *v > floor && versions.len() == limit);
         let items: Vec<_> = versions
             .iter()
             .map(|v| json!({"version": v.version, "parent": v.parent, "timestamp": v.timestamp, "actor": v.actor, "ops": v.changeset.len()}))
             .collect();
         Ok(Reply::Respond(HttpResponse::json(
             200,
-            &json!({"versions": items, "next_before": next, "oldest": base + 1, "head": self.registry.head()}),
+            &json!({"versions": items, "next_before": next, "oldest": self.registry.meta().base + 1, "head": self.registry.head()}),
         )))
     }
 

@@ -309,3 +309,31 @@ fn register_reads_carry_the_version() {
     assert_eq!(h.get("/consumer").header("x-registry-version"), Some("1"));
     assert_eq!(h.get("/v1/entries").header("x-registry-version"), Some("1"));
 }
+
+#[test]
+fn history_since_lists_only_newer_versions() {
+    let mut h = Harness::new();
+    for i in 0..6 {
+        put(&mut h, "e", json!({"kind": "k", "data": i}));
+    }
+    let page = body(&h.get("/v1/versions?since=3&limit=2"));
+    let nums: Vec<u64> = page["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(nums, [6, 5]);
+    let page = body(&h.get(&format!(
+        "/v1/versions?since=3&limit=2&before={}",
+        page["next_before"]
+    )));
+    let nums: Vec<u64> = page["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(nums, [4]);
+    assert_eq!(page["next_before"], Value::Null);
+}

@@ -1,0 +1,253 @@
+//! `RegistryClient`'s `/v1` methods: entries and history.
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::client::RegistryClient;
+use crate::convert::{error, get, object, parse, stringify};
+use crate::transport::{encode, send};
+
+/// Sends a `/v1` request and resolves with the parsed JSON answer; rejects with the registry's
+/// error (`err.status`, `err.code`). `not_found_is_null` turns a 404 into `null`.
+fn v1(
+    client: &RegistryClient,
+    method: &'static str,
+    path: String,
+    body: Option<String>,
+    not_found_is_null: bool,
+) -> Promise {
+    let (base, signal) = client.endpoint();
+    future_to_promise(async move {
+        let reply = send(
+            method,
+            &format!("{base}{path}"),
+            body.as_deref(),
+            Some(&signal),
+        )
+        .await?;
+        if reply.status == 404 && not_found_is_null {
+            return Ok(JsValue::NULL);
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(reply.into_error());
+        }
+        parse(&reply.body)
+    })
+}
+
+fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
+    let v = get(options, key);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+            Ok(Some(n as u64))
+        }
+        _ => Err(error(format!("{key} must be a non-negative integer"))),
+    }
+}
+
+fn reject(e: JsValue) -> Promise {
+    Promise::reject(&e)
+}
+
+#[wasm_bindgen]
+impl RegistryClient {
+    /// One entry, or `null` when there is none.
+    ///
+    /// ```js
+    /// const e = await client.getEntry("svc:web");   // {id, kind, meta, data, version, …} | null
+    /// ```
+    #[wasm_bindgen(js_name = getEntry, unchecked_return_type = "Promise<Entry | null>")]
+    pub fn get_entry(&self, id: &str) -> Promise {
+        v1(
+            self,
+            "GET",
+            format!("/v1/entries/{}", encode(id)),
+            None,
+            true,
+        )
+    }
+
+    /// Creates or updates an entry (one version). `entry`: `{kind, data, meta?, ttl?, ifVersion?}`;
+    /// `ifVersion` 0 = must not exist yet. A stale `ifVersion` rejects with `code:
+    /// "version_conflict"` and writes nothing.
+    ///
+    /// ```js
+    /// await client.putEntry("svc:web", { kind: "svc.http", meta: { port: 8080 }, data: {}, ifVersion: 0 });
+    /// ```
+    #[wasm_bindgen(js_name = putEntry, unchecked_return_type = "Promise<Entry>")]
+    pub fn put_entry(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "EntryInput")] entry: JsValue,
+    ) -> Promise {
+        let if_version = match opt_u64(&entry, "ifVersion") {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        let body = object(&[
+            ("kind", get(&entry, "kind")),
+            ("data", get(&entry, "data")),
+            ("meta", get(&entry, "meta")),
+            ("ttl", get(&entry, "ttl")),
+            (
+                "if_version",
+                if_version.map_or(JsValue::UNDEFINED, |v| JsValue::from_f64(v as f64)),
+            ),
+        ]);
+        let Some(body) = stringify(&body) else {
+            return reject(error("entry must be JSON-serialisable"));
+        };
+        v1(
+            self,
+            "PUT",
+            format!("/v1/entries/{}", encode(id)),
+            Some(body),
+            false,
+        )
+    }
+
+    /// Deletes an entry (one version); `options.ifVersion` guards it.
+    #[wasm_bindgen(js_name = deleteEntry, unchecked_return_type = "Promise<{version: number}>")]
+    pub fn delete_entry(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "{ifVersion?: number} | undefined")] options: JsValue,
+    ) -> Promise {
+        let query = match opt_u64(&options, "ifVersion") {
+            Ok(Some(v)) => format!("?if_version={v}"),
+            Ok(None) => String::new(),
+            Err(e) => return reject(e),
+        };
+        v1(
+            self,
+            "DELETE",
+            format!("/v1/entries/{}{query}", encode(id)),
+            None,
+            false,
+        )
+    }
+
+    /// Versions, newest first: `{versions: [{version, parent, timestamp, actor, ops}], head,
+    /// oldest, next_before}`. `options`: `{since?, before?, limit?}` (only versions after
+    /// `since`, before `before`).
+    ///
+    /// ```js
+    /// const { versions } = await client.history({ since: lastSeen, limit: 50 });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<HistoryPage>")]
+    pub fn history(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "{since?: number, before?: number, limit?: number} | undefined"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        let mut query = Vec::new();
+        for key in ["since", "before", "limit"] {
+            match opt_u64(&options, key) {
+                Ok(Some(v)) => query.push(format!("{key}={v}")),
+                Ok(None) => {}
+                Err(e) => return reject(e),
+            }
+        }
+        v1(
+            self,
+            "GET",
+            format!("/v1/versions?{}", query.join("&")),
+            None,
+            false,
+        )
+    }
+
+    /// One version with its changeset.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Version>")]
+    pub fn version(&self, version: f64) -> Promise {
+        v1(self, "GET", format!("/v1/versions/{version}"), None, false)
+    }
+
+    /// The squashed changeset from version `from` to version `to` (backwards if `to < from`).
+    ///
+    /// ```js
+    /// const { changeset } = await client.diff(3, 7);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<{from: number, to: number, changeset: Op[]}>")]
+    pub fn diff(&self, from: f64, to: f64) -> Promise {
+        v1(
+            self,
+            "GET",
+            format!("/v1/diff?from={from}&to={to}"),
+            None,
+            false,
+        )
+    }
+
+    /// Every entry as it was at a version (pages fetched until the end).
+    ///
+    /// ```js
+    /// const entries = await client.stateAt(5);
+    /// ```
+    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<Entry[]>")]
+    pub fn state_at(&self, version: f64) -> Promise {
+        let (base, signal) = self.endpoint();
+        future_to_promise(async move {
+            let all = Array::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut url = format!("{base}/v1/state?at={version}&limit=1000");
+                if let Some(c) = &cursor {
+                    url.push_str(&format!("&cursor={}", encode(c)));
+                }
+                let reply = send("GET", &url, None, Some(&signal)).await?;
+                if reply.status != 200 {
+                    return Err(reply.into_error());
+                }
+                let page = parse(&reply.body)?;
+                for e in Array::from(&get(&page, "entries")).iter() {
+                    all.push(&e);
+                }
+                cursor = get(&page, "next_cursor").as_string();
+                if cursor.is_none() {
+                    return Ok(all.into());
+                }
+            }
+        })
+    }
+
+    /// Rolls the registry back to a version: a new version whose changeset turns the current
+    /// state into the state at `version`. `options.ifVersion` = the head you expect.
+    ///
+    /// ```js
+    /// const { version, changeset } = await client.rollback(5);
+    /// ```
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{version: number, to: number, changeset: Op[]}>"
+    )]
+    pub fn rollback(
+        &self,
+        version: f64,
+        #[wasm_bindgen(unchecked_param_type = "{ifVersion?: number} | undefined")] options: JsValue,
+    ) -> Promise {
+        let if_version = match opt_u64(&options, "ifVersion") {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        let body = object(&[
+            ("to", JsValue::from_f64(version)),
+            (
+                "if_version",
+                if_version.map_or(JsValue::UNDEFINED, |v| JsValue::from_f64(v as f64)),
+            ),
+        ]);
+        v1(
+            self,
+            "POST",
+            "/v1/rollback".to_string(),
+            stringify(&body),
+            false,
+        )
+    }
+}
