@@ -2,13 +2,13 @@
 //! requests. Every mutation is planned as a [`Commit`] from the current state (read-only), then
 //! applied with [`Registry::apply`] once the store accepted it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
 use crate::duration::Millis;
 use crate::entry::{Entry, Meta, PendingRequest, REGISTER_KIND};
-use crate::history::{Changeset, Op, OpKind, State, Version, ACTOR_TTL};
+use crate::history::{Changeset, ChangesetError, Op, OpKind, State, Version, ACTOR_TTL};
 use crate::store::{Commit, RegistryMeta, Snapshot};
 
 /// An entry as history records it: content and version, without the runtime expiry instant.
@@ -142,6 +142,43 @@ impl Registry {
             .collect()
     }
 
+    /// Checks that each operation fits the current state in turn (create of an absent id,
+    /// update/delete of a present one, creates and updates carrying their entry) without
+    /// copying any entry.
+    pub fn check_changeset(&self, ops: &[Op]) -> Result<(), ChangesetError> {
+        let mut exists: HashMap<&str, bool> = HashMap::new();
+        for op in ops {
+            let present = *exists
+                .entry(op.id.as_str())
+                .or_insert_with(|| self.entries.contains_key(&op.id));
+            match (op.op, present) {
+                (OpKind::Create, true) => return Err(ChangesetError::Exists(op.id.clone())),
+                (OpKind::Update, false) => {
+                    return Err(ChangesetError::Missing {
+                        op: "update",
+                        id: op.id.clone(),
+                    })
+                }
+                (OpKind::Delete, false) => {
+                    return Err(ChangesetError::Missing {
+                        op: "delete",
+                        id: op.id.clone(),
+                    })
+                }
+                _ => {}
+            }
+            if op.op != OpKind::Delete && op.entry.is_none() {
+                return Err(ChangesetError::Malformed {
+                    op: "create/update",
+                    id: op.id.clone(),
+                    field: "entry",
+                });
+            }
+            exists.insert(op.id.as_str(), op.op != OpKind::Delete);
+        }
+        Ok(())
+    }
+
     fn version_commit(&self, now: Millis, actor: &str, history: Changeset) -> Commit {
         let mut commit = Commit {
             meta: self.meta,
@@ -165,36 +202,57 @@ impl Registry {
     }
 
     /// Plans a changeset (creates/updates carry the new entry; versions and expiry are
-    /// stamped here) as one version. The caller has checked that it fits the state.
-    pub fn plan_changeset(&self, now: Millis, actor: &str, ops: &[Op]) -> Commit {
+    /// stamped here) as one version. The caller has checked that it fits the state
+    /// ([`Registry::check_changeset`]). An id may appear more than once: each operation's
+    /// pre-image is the entry as the operations before it left it.
+    pub fn plan_changeset(&self, now: Millis, actor: &str, ops: Vec<Op>) -> Commit {
         let version = self.meta.head + 1;
         let mut history = Vec::with_capacity(ops.len());
-        let mut puts = Vec::new();
-        let mut deletes = Vec::new();
+        let mut changed = Vec::with_capacity(ops.len());
+        // Entries as earlier operations of this changeset left them (only for repeated ids).
+        let mut touched: HashMap<String, Option<Entry>> = HashMap::new();
+        let repeats = ops.len() > 1;
         for op in ops {
-            let before = self.entries.get(&op.id).map(history_entry);
-            match (&op.entry, op.op) {
-                (Some(after), OpKind::Create | OpKind::Update) => {
-                    let live = live_entry(after, version, now);
-                    let recorded = history_entry(&live);
-                    history.push(match before {
-                        Some(b) => Op::update(b, recorded),
-                        None => Op::create(recorded),
-                    });
-                    puts.push(live);
+            let before = match touched.get(&op.id) {
+                Some(e) => e.clone(),
+                None => self.entries.get(&op.id).map(history_entry),
+            };
+            let after = match (op.entry, op.op) {
+                (Some(after), OpKind::Create | OpKind::Update) => Some(Entry {
+                    version,
+                    expires_at: None,
+                    ..after
+                }),
+                _ => None,
+            };
+            let recorded = match (before, after) {
+                (Some(b), Some(a)) => Op::update(b, a),
+                (None, Some(a)) => Op::create(a),
+                (Some(b), None) => Op::delete(b),
+                (None, None) => continue,
+            };
+            if repeats {
+                touched.insert(op.id.clone(), recorded.entry.clone());
+            }
+            history.push(recorded);
+            changed.push(op.id);
+        }
+        let mut commit = self.version_commit(now, actor, history);
+        // The net effect per id, in first-touch order.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(v) = &commit.version {
+            for op in v.changeset.iter().rev() {
+                if !seen.insert(op.id.as_str()) {
+                    continue;
                 }
-                _ => {
-                    if let Some(b) = before {
-                        history.push(Op::delete(b));
-                        deletes.push(op.id.clone());
-                    }
+                match &op.entry {
+                    Some(a) => commit.put_entries.push(live_entry(a, version, now)),
+                    None => commit.delete_entries.push(op.id.clone()),
                 }
             }
         }
-        let mut commit = self.version_commit(now, actor, history);
-        commit.changed = ops.iter().map(|op| op.id.clone()).collect();
-        commit.put_entries = puts;
-        commit.delete_entries = deletes;
+        changed.dedup();
+        commit.changed = changed;
         commit
     }
 
@@ -322,8 +380,8 @@ impl Registry {
         (commit, taken)
     }
 
-    /// Applies a commit the store has accepted.
-    pub fn apply(&mut self, commit: &Commit) {
+    /// Applies a commit the store has accepted (taking its entries and requests).
+    pub fn apply(&mut self, commit: Commit) {
         self.meta = commit.meta;
         for id in &commit.delete_entries {
             if let Some(old) = self.entries.remove(id) {
@@ -332,24 +390,24 @@ impl Registry {
                 }
             }
         }
-        for e in &commit.put_entries {
+        for e in commit.put_entries {
             if let Some(old) = self.entries.remove(&e.id) {
                 if let Some(t) = old.expires_at {
                     self.entry_expiry.remove(&(t, old.id));
                 }
             }
-            self.insert_entry(e.clone());
+            self.insert_entry(e);
         }
         for name in &commit.delete_requests {
             if let Some(old) = self.requests.remove(name) {
                 self.request_expiry.remove(&(old.expires_at, old.name));
             }
         }
-        for r in &commit.put_requests {
+        for r in commit.put_requests {
             if let Some(old) = self.requests.remove(&r.name) {
                 self.request_expiry.remove(&(old.expires_at, old.name));
             }
-            self.insert_request(r.clone());
+            self.insert_request(r);
         }
     }
 

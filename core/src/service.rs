@@ -6,7 +6,7 @@
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::config::Limits;
 use crate::duration::Millis;
-use crate::history::Checkpoint;
+use crate::history::{Checkpoint, Op};
 use crate::registry::Registry;
 use crate::store::{Commit, Store, StoreError};
 use crate::waiters::{WaitKind, WaiterId, Waiters};
@@ -134,6 +134,32 @@ impl<S: Store> Service<S> {
         }
     }
 
+    /// Applies a changeset as one version by `actor` at `now` (creates/updates carry the new
+    /// entry). Every operation is checked against the current state first; a changeset that
+    /// does not fit changes nothing. Returns the new head (unchanged if the changeset is empty).
+    ///
+    /// ```
+    /// use registry_core::history::Op;
+    /// use registry_core::{Entry, Limits, MemStore, Service};
+    /// let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
+    /// let e = Entry { id: "a".into(), kind: "k".into(), meta: Default::default(),
+    ///                 data: serde_json::json!(1), ttl_ms: None, expires_at: None, version: 0 };
+    /// assert_eq!(svc.commit_changeset(0, "api", vec![Op::create(e)]).unwrap(), 1);
+    /// ```
+    pub fn commit_changeset(
+        &mut self,
+        now: Millis,
+        actor: &str,
+        ops: Vec<Op>,
+    ) -> Result<u64, ApiError> {
+        self.registry
+            .check_changeset(&ops)
+            .map_err(|e| ApiError::new(409, "changeset_conflict", e.to_string()))?;
+        let commit = self.registry.plan_changeset(now, actor, ops);
+        self.commit(commit)?;
+        Ok(self.registry.head())
+    }
+
     /// Forgets a held long poll whose client went away (its requests stay pending).
     pub fn cancel(&mut self, waiter: WaiterId) {
         self.waiters.remove(waiter);
@@ -178,12 +204,20 @@ impl<S: Store> Service<S> {
             self.poisoned = true;
             return Err(ApiError::storage(e));
         }
-        self.registry.apply(&commit);
-        let values = self.waiters.wake(WaitKind::Values, &commit.changed);
+        let values = if self.waiters.is_empty() {
+            Vec::new()
+        } else {
+            self.waiters.wake(WaitKind::Values, &commit.changed)
+        };
         // Provider polls resume newest first: the newest poll for a name takes its request. A
         // client that re-polls (new names, reconnect) therefore wins over its own older poll,
         // whose connection may already be gone.
-        let requests = self.waiters.wake(WaitKind::Requests, &commit.requested);
+        let requests = if self.waiters.is_empty() {
+            Vec::new()
+        } else {
+            self.waiters.wake(WaitKind::Requests, &commit.requested)
+        };
+        self.registry.apply(commit);
         self.woken.extend(values);
         self.woken.extend(requests.into_iter().rev());
         Ok(())

@@ -192,7 +192,7 @@ impl<S: Store> Service<S> {
             })
         };
         if let Some(op) = op {
-            let commit = self.registry.plan_changeset(now, ACTOR_API, &[op]);
+            let commit = self.registry.plan_changeset(now, ACTOR_API, vec![op]);
             self.commit(commit)?;
         }
         let e = self.registry.get(id).expect("just written");
@@ -214,7 +214,7 @@ impl<S: Store> Service<S> {
         let current = self.registry.get(id).ok_or_else(|| entry_not_found(id))?;
         check_if_version(id, Some(current), if_version)?;
         let op = Op::delete(current.clone());
-        let commit = self.registry.plan_changeset(now, ACTOR_API, &[op]);
+        let commit = self.registry.plan_changeset(now, ACTOR_API, vec![op]);
         self.commit(commit)?;
         Ok(Reply::Respond(HttpResponse::json(
             200,

@@ -165,7 +165,7 @@ impl<S: Store> Service<S> {
         }
         let ops =
             self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
-        let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, &ops);
+        let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, ops);
         let changeset = commit
             .version
             .as_ref()

@@ -3,9 +3,9 @@
 //! the laws checked against the stored history.
 
 use proptest::prelude::*;
-use registry_core::history::{apply, delta, reverse, same_content, squash, Changeset, State};
+use registry_core::history::{apply, delta, reverse, same_content, squash, Changeset, Op, State};
 use registry_core::store::HistoryStore;
-use registry_core::Limits;
+use registry_core::{Entry, Limits};
 use registry_tests::Harness;
 use serde_json::json;
 
@@ -16,6 +16,8 @@ enum Action {
     Delete { id: u8 },
     Rollback { back: u8 },
     Advance { ms: u32 },
+    /// Several operations in one changeset, ids repeating (create/update/delete as fits).
+    Batch { ops: Vec<(u8, bool, u8)> },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -25,6 +27,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (0u8..6).prop_map(|id| Action::Delete { id }),
         1 => (0u8..12).prop_map(|back| Action::Rollback { back }),
         2 => (0u32..2_000).prop_map(|ms| Action::Advance { ms }),
+        2 => prop::collection::vec((0u8..4, any::<bool>(), 0u8..3), 1..6).prop_map(|ops| Action::Batch { ops }),
     ]
 }
 
@@ -59,6 +62,33 @@ fn run(h: &mut Harness, a: &Action) {
             assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         }
         Action::Advance { ms } => h.advance(u64::from(*ms)),
+        Action::Batch { ops } => {
+            let mut exists: std::collections::HashMap<String, bool> = Default::default();
+            let mut changeset = Vec::new();
+            for (id, delete, data) in ops {
+                let id = format!("ns:e{id}");
+                let present = *exists
+                    .entry(id.clone())
+                    .or_insert_with(|| h.service().registry().get(&id).is_some());
+                let entry = Entry {
+                    id: id.clone(),
+                    kind: "config".into(),
+                    meta: Default::default(),
+                    data: json!({"batch": data}),
+                    ttl_ms: None,
+                    expires_at: None,
+                    version: 0,
+                };
+                changeset.push(match (present, delete) {
+                    (true, true) => Op::delete(entry),
+                    (true, false) => Op::update(entry.clone(), entry),
+                    (false, _) => Op::create(entry),
+                });
+                exists.insert(id, !(present && *delete));
+            }
+            let now = h.now();
+            h.service_mut().commit_changeset(now, "batch", changeset).unwrap();
+        }
     }
 }
 
