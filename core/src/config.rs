@@ -30,8 +30,6 @@ pub struct Limits {
     /// into the base checkpoint at checkpoint boundaries, so up to `max_versions +
     /// checkpoint_interval` versions are readable.
     pub max_versions: Option<u64>,
-    /// Most operations in one changeset written through `/v1`.
-    pub max_ops: usize,
 }
 
 impl Default for Limits {
@@ -48,7 +46,6 @@ impl Default for Limits {
             max_waiters: 10_000,
             checkpoint_interval: 256,
             max_versions: None,
-            max_ops: 1_000,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::http::HttpResponse;
 use super::query::{parse_poll_params, PollParams};
 use super::register_body::{decode_consumer_put, decode_provider_put};
 use crate::duration::Millis;
+use crate::entry::REGISTER_KIND;
 use crate::registry::RegisterWrite;
 use crate::service::{Reply, Service};
 use crate::store::Store;
@@ -77,8 +78,19 @@ impl<S: Store> Service<S> {
                     item.name, self.limits.max_entry_bytes
                 )));
             }
-            if self.registry.get(&item.name).is_none() {
-                new_names += 1;
+            match self.registry.get(&item.name) {
+                None => new_names += 1,
+                Some(e) if e.kind != REGISTER_KIND => {
+                    return Err(ApiError::new(
+                        409,
+                        "kind_conflict",
+                        format!(
+                            "{:?} is an entry of kind {:?}, not a register; nothing was written",
+                            item.name, e.kind
+                        ),
+                    ))
+                }
+                Some(_) => {}
             }
             writes.push(RegisterWrite {
                 name: item.name,
@@ -109,11 +121,18 @@ impl<S: Store> Service<S> {
             }
             registers.insert(e.id.clone(), Value::Object(r));
         };
+        // Only entries of kind `register` are registers; other kinds live in `/v1` only.
+        let is_register = |e: &&crate::entry::Entry| e.kind == REGISTER_KIND;
         match names {
-            None => self.registry.entries().for_each(&mut add),
+            None => self
+                .registry
+                .entries()
+                .filter(is_register)
+                .for_each(&mut add),
             Some(names) => names
                 .iter()
                 .filter_map(|n| self.registry.get(n))
+                .filter(is_register)
                 .for_each(&mut add),
         }
         HttpResponse::json(200, &registers_doc(registers))

@@ -9,7 +9,7 @@ use super::query::parse_pairs;
 use super::v1_entries::{entries_page, limit_param, u64_param};
 use crate::duration::Millis;
 use crate::history::navigate::{self, Head, HistoryError};
-use crate::history::{State, Version, ACTOR_ROLLBACK};
+use crate::history::{OpKind, State, Version, ACTOR_ROLLBACK};
 use crate::service::{Reply, Service};
 use crate::store::Store;
 
@@ -72,11 +72,16 @@ impl<S: Store> Service<S> {
             .into());
         }
         if v <= meta.base {
-            return Err(HistoryError::Folded {
-                version: v,
-                base: meta.base + 1,
-            }
-            .into());
+            // Version records up to the base were folded into the base checkpoint: the state
+            // at the base stays readable, its record does not.
+            return Err(ApiError::new(
+                410,
+                "version_folded",
+                format!(
+                    "version {v} was folded by retention: the oldest version record is {}",
+                    meta.base + 1
+                ),
+            ));
         }
         let mut found = self.store.versions(v, v).map_err(ApiError::storage)?;
         found
@@ -165,6 +170,14 @@ impl<S: Store> Service<S> {
         }
         let ops =
             self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
+        let count = |k| ops.iter().filter(|op| op.op == k).count();
+        let (created, deleted) = (count(OpKind::Create), count(OpKind::Delete));
+        if self.registry.len() + created > self.limits.max_entries + deleted {
+            return Err(ApiError::capacity(format!(
+                "rolling back to {} would exceed the maximum of {} entries",
+                body.to, self.limits.max_entries
+            )));
+        }
         let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, ops);
         let changeset = commit
             .version

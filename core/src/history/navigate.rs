@@ -23,7 +23,9 @@ pub enum HistoryError {
         head: u64,
     },
     /// The version was folded into the base checkpoint by retention.
-    #[error("version {version} is older than retention (oldest kept: {base})")]
+    #[error(
+        "version {version} is older than retention: the oldest readable state is at version {base}"
+    )]
     Folded {
         /// The version asked for.
         version: u64,

@@ -337,3 +337,22 @@ fn history_since_lists_only_newer_versions() {
     assert_eq!(nums, [4]);
     assert_eq!(page["next_before"], Value::Null);
 }
+
+#[test]
+fn the_register_api_sees_only_registers_and_cannot_overwrite_other_kinds() {
+    let mut h = Harness::new();
+    put(&mut h, "cfg", json!({"kind": "config", "data": 1}));
+    put(&mut h, "reg", json!({"kind": "register", "data": 2}));
+    assert_eq!(h.registers(""), json!({"reg": {"value": 2}}));
+    assert_eq!(h.registers("name=cfg"), json!({}));
+    let r = h.put("/provider", r#"{"registers":{"cfg":{"value":5}}}"#);
+    assert_eq!(
+        (r.status, body(&r)["error"]["code"].as_str()),
+        (409, Some("kind_conflict"))
+    );
+    assert_eq!(
+        body(&h.get("/v1/entries/cfg"))["data"],
+        1,
+        "nothing was written"
+    );
+}

@@ -11,13 +11,29 @@ use serde_json::json;
 
 #[derive(Debug, Clone)]
 enum Action {
-    Provide { name: u8, value: u8, ttl_ms: u32 },
-    Put { id: u8, kind: u8, data: u8 },
-    Delete { id: u8 },
-    Rollback { back: u8 },
-    Advance { ms: u32 },
+    Provide {
+        name: u8,
+        value: u8,
+        ttl_ms: u32,
+    },
+    Put {
+        id: u8,
+        kind: u8,
+        data: u8,
+    },
+    Delete {
+        id: u8,
+    },
+    Rollback {
+        back: u8,
+    },
+    Advance {
+        ms: u32,
+    },
     /// Several operations in one changeset, ids repeating (create/update/delete as fits).
-    Batch { ops: Vec<(u8, bool, u8)> },
+    Batch {
+        ops: Vec<(u8, bool, u8)>,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -87,7 +103,9 @@ fn run(h: &mut Harness, a: &Action) {
                 exists.insert(id, !(present && *delete));
             }
             let now = h.now();
-            h.service_mut().commit_changeset(now, "batch", changeset).unwrap();
+            h.service_mut()
+                .commit_changeset(now, "batch", changeset)
+                .unwrap();
         }
     }
 }
