@@ -30,6 +30,10 @@ pub struct Limits {
     /// into the base checkpoint at checkpoint boundaries, so up to `max_versions +
     /// checkpoint_interval` versions are readable.
     pub max_versions: Option<u64>,
+    /// Query results kept in the LRU cache (keyed by canonical query and version).
+    pub query_cache_entries: usize,
+    /// Compiled regexes kept in the LRU cache.
+    pub pattern_cache_entries: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +50,8 @@ impl Default for Limits {
             max_waiters: 10_000,
             checkpoint_interval: 256,
             max_versions: None,
+            query_cache_entries: 256,
+            pattern_cache_entries: 256,
         }
     }
 }

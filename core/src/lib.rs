@@ -28,6 +28,7 @@ pub mod config;
 pub mod duration;
 pub mod entry;
 pub mod history;
+pub mod query;
 pub mod registry;
 pub mod service;
 pub mod store;

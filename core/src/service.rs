@@ -36,6 +36,7 @@ pub struct Service<S: Store> {
     pub(crate) store: S,
     pub(crate) waiters: Waiters,
     pub(crate) limits: Limits,
+    pub(crate) queries: crate::query::QueryCache,
     woken: Vec<WaiterId>,
     poisoned: bool,
 }
@@ -48,6 +49,10 @@ impl<S: Store> Service<S> {
             registry,
             store,
             waiters: Waiters::default(),
+            queries: crate::query::QueryCache::new(
+                limits.query_cache_entries,
+                limits.pattern_cache_entries,
+            ),
             limits,
             woken: Vec::new(),
             poisoned: false,
@@ -72,6 +77,21 @@ impl<S: Store> Service<S> {
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The query caches (hit and miss counters for tests).
+    pub fn query_cache(&self) -> &crate::query::QueryCache {
+        &self.queries
+    }
+
+    /// The ids of the current entries that match a query (cached by query and version).
+    pub fn find(
+        &mut self,
+        criteria: &[crate::query::parse::Criterion],
+    ) -> Result<std::sync::Arc<Vec<String>>, ApiError> {
+        self.queries
+            .find(self.registry.head(), criteria, self.registry.entries())
+            .map_err(ApiError::from)
     }
 
     /// Held long polls.

@@ -101,3 +101,9 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+impl From<crate::query::parse::QueryError> for ApiError {
+    fn from(e: crate::query::parse::QueryError) -> Self {
+        ApiError::new(400, "invalid_criterion", e.to_string())
+    }
+}

@@ -77,6 +77,17 @@ pub fn limit_param(pairs: &[(String, String)], dflt: usize, max: usize) -> Resul
     }
 }
 
+/// The `where` criteria of a query string (none = no filter).
+pub fn where_criteria(query: &str) -> Result<Vec<crate::query::parse::Criterion>, ApiError> {
+    let pairs = parse_pairs(query)?;
+    let texts: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "where")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    Ok(crate::query::parse::parse_criteria(&texts)?)
+}
+
 /// A page of entries in id order after `cursor`: `{"entries":[…],"next_cursor":…}`.
 pub fn entries_page<'a>(
     entries: impl Iterator<Item = &'a Entry>,
@@ -107,10 +118,18 @@ pub fn entries_page<'a>(
 }
 
 impl<S: Store> Service<S> {
-    /// `GET /v1/entries`.
-    pub(crate) fn v1_list_entries(&self, query: &str) -> Result<Reply, ApiError> {
+    /// `GET /v1/entries?where=…&limit=&cursor=`: entries in id order, filtered by the query
+    /// engine when `where` criteria are given.
+    pub(crate) fn v1_list_entries(&mut self, query: &str) -> Result<Reply, ApiError> {
         let head = json!(self.registry.head());
-        entries_page(self.registry.entries(), query, &[("version", head)]).map(Reply::Respond)
+        let criteria = where_criteria(query)?;
+        if criteria.is_empty() {
+            return entries_page(self.registry.entries(), query, &[("version", head)])
+                .map(Reply::Respond);
+        }
+        let ids = self.find(&criteria)?;
+        let entries = ids.iter().filter_map(|id| self.registry.get(id));
+        entries_page(entries, query, &[("version", head)]).map(Reply::Respond)
     }
 
     /// `GET /v1/entries/{id}`.

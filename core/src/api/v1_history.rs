@@ -6,7 +6,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::parse_pairs;
-use super::v1_entries::{entries_page, limit_param, u64_param};
+use super::v1_entries::{entries_page, limit_param, u64_param, where_criteria};
 use crate::duration::Millis;
 use crate::history::navigate::{self, Head, HistoryError};
 use crate::history::{OpKind, State, Version, ACTOR_ROLLBACK};
@@ -143,12 +143,18 @@ impl<S: Store> Service<S> {
         )))
     }
 
-    /// `GET /v1/state?at=&limit=&cursor=`.
-    pub(crate) fn v1_state(&self, query: &str) -> Result<Reply, ApiError> {
+    /// `GET /v1/state?at=&where=…&limit=&cursor=`.
+    pub(crate) fn v1_state(&mut self, query: &str) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let at = required(&pairs, "at")?;
+        let criteria = where_criteria(query)?;
         let state = self.state_at(at)?;
-        entries_page(state.values(), query, &[("at", json!(at))]).map(Reply::Respond)
+        if criteria.is_empty() {
+            return entries_page(state.values(), query, &[("at", json!(at))]).map(Reply::Respond);
+        }
+        let ids = self.queries.find(at, &criteria, state.values())?;
+        let entries = ids.iter().filter_map(|id| state.get(id));
+        entries_page(entries, query, &[("at", json!(at))]).map(Reply::Respond)
     }
 
     /// `POST /v1/rollback {"to": v}`: a new version whose changeset is
