@@ -36,6 +36,30 @@ fn v1(
     })
 }
 
+/// Fetches every page of a paged `/v1` listing (`entries` + `next_cursor`) into one array.
+async fn all_pages(url: String, signal: web_sys::AbortSignal) -> Result<JsValue, JsValue> {
+    let all = Array::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut page_url = url.clone();
+        if let Some(c) = &cursor {
+            page_url.push_str(&format!("&cursor={}", encode(c)));
+        }
+        let reply = send("GET", &page_url, None, Some(&signal)).await?;
+        if reply.status != 200 {
+            return Err(reply.into_error());
+        }
+        let page = parse(&reply.body)?;
+        for e in Array::from(&get(&page, "entries")).iter() {
+            all.push(&e);
+        }
+        cursor = get(&page, "next_cursor").as_string();
+        if cursor.is_none() {
+            return Ok(all.into());
+        }
+    }
+}
+
 fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     let v = get(options, key);
     if v.is_undefined() || v.is_null() {
@@ -193,28 +217,10 @@ impl RegistryClient {
     #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<Entry[]>")]
     pub fn state_at(&self, version: f64) -> Promise {
         let (base, signal) = self.endpoint();
-        future_to_promise(async move {
-            let all = Array::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut url = format!("{base}/v1/state?at={version}&limit=1000");
-                if let Some(c) = &cursor {
-                    url.push_str(&format!("&cursor={}", encode(c)));
-                }
-                let reply = send("GET", &url, None, Some(&signal)).await?;
-                if reply.status != 200 {
-                    return Err(reply.into_error());
-                }
-                let page = parse(&reply.body)?;
-                for e in Array::from(&get(&page, "entries")).iter() {
-                    all.push(&e);
-                }
-                cursor = get(&page, "next_cursor").as_string();
-                if cursor.is_none() {
-                    return Ok(all.into());
-                }
-            }
-        })
+        future_to_promise(all_pages(
+            format!("{base}/v1/state?at={version}&limit=1000"),
+            signal,
+        ))
     }
 
     /// Rolls the registry back to a version: a new version whose changeset turns the current
@@ -249,5 +255,73 @@ impl RegistryClient {
             stringify(&body),
             false,
         )
+    }
+}
+
+/// Turns a query (an object `{"[op]field": pattern}` or an array of criterion strings) into
+/// `where=` parameters.
+fn where_params(query: &JsValue) -> Result<Vec<String>, JsValue> {
+    let mut criteria = Vec::new();
+    if Array::is_array(query) {
+        for c in Array::from(query).iter() {
+            criteria.push(
+                c.as_string()
+                    .ok_or_else(|| error("criteria must be strings like \"^meta.room=kit\""))?,
+            );
+        }
+    } else if query.is_object() {
+        for key in crate::convert::keys(query) {
+            if key.contains('=') {
+                return Err(error(format!(
+                    "invalid criterion key {key:?}: a key is [op]field, without '='"
+                )));
+            }
+            let v = get(query, &key);
+            let pattern = match v.as_string() {
+                Some(s) => s,
+                None => stringify(&v).ok_or_else(|| {
+                    error(format!("pattern of {key:?} must be a string or a scalar"))
+                })?,
+            };
+            criteria.push(format!("{key}={pattern}"));
+        }
+    } else {
+        return Err(error(
+            "a query is an object {\"[op]field\": pattern} or an array of criterion strings",
+        ));
+    }
+    Ok(criteria
+        .iter()
+        .map(|c| format!("where={}", encode(c)))
+        .collect())
+}
+
+#[wasm_bindgen]
+impl RegistryClient {
+    /// Finds entries with the query engine: an object `{"[op]field": pattern}` or an array of
+    /// criteria `"[op]field=pattern"`, all ANDed (ops: none = glob, `~` regex, `*` contains,
+    /// `^` prefix, `$` suffix; fields `.id .ns .name .kind meta.<path> data.<path>`). Resolves
+    /// with every matching entry in id order; an invalid query rejects with `code:
+    /// "invalid_criterion"` naming the criterion.
+    ///
+    /// ```js
+    /// const lamps = await client.find({ ".kind": "register", "^meta.room": "kit" });
+    /// const web = await client.find(["~.id=^svc:", "meta.port=8080"]);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Entry[]>")]
+    pub fn find(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "Record<string, string | number | boolean | null> | string[]"
+        )]
+        query: JsValue,
+    ) -> Promise {
+        let params = match where_params(&query) {
+            Ok(p) => p,
+            Err(e) => return reject(e),
+        };
+        let (base, signal) = self.endpoint();
+        let url = format!("{base}/v1/entries?limit=1000&{}", params.join("&"));
+        future_to_promise(all_pages(url, signal))
     }
 }

@@ -303,3 +303,63 @@ async fn entries_history_diff_state_and_rollback() {
     assert_eq!(get(&deleted, "version"), 4);
     client.close();
 }
+
+#[wasm_bindgen_test]
+async fn find_takes_an_object_or_a_list_of_criteria() {
+    let client = RegistryClient::new(&registry(), JsValue::UNDEFINED).unwrap();
+    for (id, room, kind) in [
+        ("kitchen:lamp", "kitchen", "register"),
+        ("kitchen:temp", "kitchen", "register"),
+        ("hall:lamp", "hall", "register"),
+        ("svc:web", "server", "svc.http"),
+    ] {
+        let input = options(&[
+            ("kind", kind.into()),
+            ("data", 1.into()),
+            (
+                "meta",
+                parse(&format!(r#"{{"room":"{room}","port":8080}}"#)),
+            ),
+        ]);
+        resolve(client.put_entry(id, input).into()).await.unwrap();
+    }
+    let ids = |v: JsValue| {
+        Array::from(&v)
+            .iter()
+            .map(|e| get(&e, "id").as_string().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let by_object = resolve(
+        client
+            .find(parse(r#"{".kind":"register","^meta.room":"kit"}"#))
+            .into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(by_object), ["kitchen:lamp", "kitchen:temp"]);
+    let by_list = resolve(
+        client
+            .find(parse(r#"["~.id=lamp$","meta.room=hall"]"#))
+            .into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(by_list), ["hall:lamp"]);
+    let numbers = resolve(
+        client
+            .find(parse(r#"{"meta.port":8080,".kind":"svc.*"}"#))
+            .into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(numbers), ["svc:web"]);
+    let bad = resolve(client.find(parse(r#"["room=kit"]"#)).into())
+        .await
+        .unwrap_err();
+    assert_eq!(get(&bad, "code"), "invalid_criterion");
+    assert!(get(&bad, "message")
+        .as_string()
+        .unwrap()
+        .contains("room=kit"));
+    client.close();
+}

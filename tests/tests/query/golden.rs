@@ -28,18 +28,31 @@ fn parse_file(text: &str) -> (Vec<Value>, Vec<Case>) {
             continue;
         }
         if let Some(rest) = line.strip_prefix("entry ") {
-            entries.push(serde_json::from_str(rest).unwrap_or_else(|e| panic!("line {}: {e}", i + 1)));
+            entries
+                .push(serde_json::from_str(rest).unwrap_or_else(|e| panic!("line {}: {e}", i + 1)));
         } else if line == "query" {
             current = Some((i + 1, Vec::new()));
         } else if let Some(c) = line.strip_prefix("  ") {
-            current.as_mut().expect("criterion outside a query").1.push(c.to_string());
+            current
+                .as_mut()
+                .expect("criterion outside a query")
+                .1
+                .push(c.to_string());
         } else if let Some(rest) = line.strip_prefix("expect") {
             let (line, criteria) = current.take().expect("expect without query");
             let ids = rest.split_whitespace().map(str::to_string).collect();
-            cases.push(Case { line, criteria, expect: Expect::Ids(ids) });
+            cases.push(Case {
+                line,
+                criteria,
+                expect: Expect::Ids(ids),
+            });
         } else if let Some(rest) = line.strip_prefix("error ") {
             let (line, criteria) = current.take().expect("error without query");
-            cases.push(Case { line, criteria, expect: Expect::Error(rest.to_string()) });
+            cases.push(Case {
+                line,
+                criteria,
+                expect: Expect::Error(rest.to_string()),
+            });
         } else {
             panic!("line {}: cannot read {line:?}", i + 1);
         }
@@ -51,7 +64,9 @@ fn parse_file(text: &str) -> (Vec<Value>, Vec<Case>) {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -69,22 +84,39 @@ fn run_file(path: &Path) -> usize {
     }
     let name = path.file_name().unwrap().to_string_lossy();
     for case in &cases {
-        let query: Vec<String> = case.criteria.iter().map(|c| format!("where={}", encode(c))).collect();
+        let query: Vec<String> = case
+            .criteria
+            .iter()
+            .map(|c| format!("where={}", encode(c)))
+            .collect();
         let r = h.get(&format!("/v1/entries?limit=1000&{}", query.join("&")));
         let body = r.json_body();
         let at = format!("{name}:{} {:?}", case.line, case.criteria);
         match &case.expect {
             Expect::Ids(ids) => {
                 assert_eq!(r.status, 200, "{at}: {body}");
-                let got: Vec<&str> = body["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+                let got: Vec<&str> = body["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap())
+                    .collect();
                 assert_eq!(got, *ids, "{at}");
                 // The engine without its cache agrees, and so does the same query at a version.
                 let criteria = parse_criteria(&case.criteria).unwrap();
                 let uncached = find_uncached(&criteria, h.service().registry().entries()).unwrap();
                 assert_eq!(uncached, *ids, "{at} (uncached)");
                 let head = h.service().registry().head();
-                let at_head = h.get(&format!("/v1/state?at={head}&limit=1000&{}", query.join("&")));
-                let got: Vec<String> = at_head.json_body()["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+                let at_head = h.get(&format!(
+                    "/v1/state?at={head}&limit=1000&{}",
+                    query.join("&")
+                ));
+                let got: Vec<String> = at_head.json_body()["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap().to_string())
+                    .collect();
                 assert_eq!(got, *ids, "{at} (state at head)");
             }
             Expect::Error(criterion) => {
@@ -92,7 +124,10 @@ fn run_file(path: &Path) -> usize {
                 assert_eq!(body["error"]["code"], "invalid_criterion", "{at}");
                 let message = body["error"]["message"].as_str().unwrap();
                 let named = format!("{criterion:?}");
-                assert!(message.contains(&named), "{at}: {message} does not name {named}");
+                assert!(
+                    message.contains(&named),
+                    "{at}: {message} does not name {named}"
+                );
             }
         }
     }
@@ -102,20 +137,35 @@ fn run_file(path: &Path) -> usize {
 #[test]
 fn golden_query_files() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/query");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let total: usize = files.iter().map(|f| run_file(f)).sum();
-    assert!(files.len() >= 3 && total >= 60, "{} files, {total} cases", files.len());
+    assert!(
+        files.len() >= 3 && total >= 60,
+        "{} files, {total} cases",
+        files.len()
+    );
 }
 
 #[test]
 fn the_same_filter_works_on_past_states() {
     let mut h = Harness::new();
-    h.put("/v1/entries/a", r#"{"kind":"k","meta":{"room":"kitchen"},"data":1}"#);
-    h.put("/v1/entries/a", r#"{"kind":"k","meta":{"room":"hall"},"data":1}"#);
+    h.put(
+        "/v1/entries/a",
+        r#"{"kind":"k","meta":{"room":"kitchen"},"data":1}"#,
+    );
+    h.put(
+        "/v1/entries/a",
+        r#"{"kind":"k","meta":{"room":"hall"},"data":1}"#,
+    );
     let now = h.get("/v1/entries?where=meta.room%3Dkitchen").json_body();
     assert_eq!(now["entries"].as_array().unwrap().len(), 0);
-    let then = h.get("/v1/state?at=1&where=meta.room%3Dkitchen").json_body();
+    let then = h
+        .get("/v1/state?at=1&where=meta.room%3Dkitchen")
+        .json_body();
     assert_eq!(then["entries"][0]["id"], "a");
 }
 
@@ -127,11 +177,28 @@ fn filtered_results_are_paged_by_id() {
     }
     h.put("/v1/entries/other", r#"{"kind":"x","data":1}"#);
     let p1 = h.get("/v1/entries?where=.kind%3Dk&limit=3").json_body();
-    let ids = |p: &Value| p["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let ids = |p: &Value| {
+        p["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&p1), ["e0", "e1", "e2"]);
-    let p2 = h.get(&format!("/v1/entries?where=.kind%3Dk&limit=3&cursor={}", p1["next_cursor"].as_str().unwrap())).json_body();
+    let p2 = h
+        .get(&format!(
+            "/v1/entries?where=.kind%3Dk&limit=3&cursor={}",
+            p1["next_cursor"].as_str().unwrap()
+        ))
+        .json_body();
     assert_eq!(ids(&p2), ["e3", "e4", "e5"]);
-    let p3 = h.get(&format!("/v1/entries?where=.kind%3Dk&limit=3&cursor={}", p2["next_cursor"].as_str().unwrap())).json_body();
+    let p3 = h
+        .get(&format!(
+            "/v1/entries?where=.kind%3Dk&limit=3&cursor={}",
+            p2["next_cursor"].as_str().unwrap()
+        ))
+        .json_body();
     assert_eq!(ids(&p3), ["e6"]);
     assert_eq!(p3["next_cursor"], Value::Null);
 }
