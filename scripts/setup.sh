@@ -42,6 +42,11 @@ if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
 fi
 
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "cargo install cargo-fuzz"
+  cargo install cargo-fuzz --version 0.13.2
+fi
+
 # npm side: wrangler (brings workerd), binaryen's wasm-opt, Node 22 for wrangler, playwright-core.
 # (`npm install`, not `npm ci`: npm 11's ci rejects this lock file for lacking other platforms'
 # optional workerd binaries; install still follows the lock file.)

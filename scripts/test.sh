@@ -25,6 +25,17 @@ if cargo tree -p registry-core -e normal | grep -E 'wasm-bindgen|js-sys|web-sys'
   exit 1
 fi
 step "native tests" cargo test --workspace --exclude registry-web --exclude registry-worker
+printf '\n==> fuzz the query engine (30 s)\n'
+corpus=$(mktemp -d)
+if (cd fuzz && cargo fuzz run query "$corpus" seeds/query -s none -- -max_total_time=30) \
+  >"$logs/fuzz.out" 2>&1; then
+  tail -1 "$logs/fuzz.out"
+else
+  tail -60 "$logs/fuzz.out"
+  echo "the query fuzzer found a failure: keep the input under fuzz/regressions/query/" >&2
+  exit 1
+fi
+rm -rf "$corpus" "$logs/fuzz.out"
 step "build" bash scripts/build.sh
 step "build node package" wasm-pack build web-client --release --target nodejs --out-dir pkg-node
 step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs

@@ -4,5 +4,6 @@
 
 mod query {
     mod cache;
+    mod fuzz_regressions;
     mod golden;
 }
