@@ -59,29 +59,31 @@ fn glob_tokens(pattern: &str) -> Vec<Tok> {
 }
 
 /// Glob matching with single-star backtracking: O(text × pattern) at worst, linear usually.
+/// Works on byte offsets of `text`, decoding characters on the way (no allocation).
 fn glob_match(toks: &[Tok], text: &str) -> bool {
-    let t: Vec<char> = text.chars().collect();
+    let next_char = |at: usize| text[at..].chars().next().map(|c| (c, at + c.len_utf8()));
     let (mut ti, mut pi) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
+    while let Some((c, after)) = next_char(ti) {
         match toks.get(pi) {
             Some(Tok::Star) => {
                 star = Some((pi, ti));
                 pi += 1;
             }
             Some(Tok::One) => {
-                ti += 1;
+                ti = after;
                 pi += 1;
             }
-            Some(Tok::Lit(c)) if *c == t[ti] => {
-                ti += 1;
+            Some(Tok::Lit(l)) if *l == c => {
+                ti = after;
                 pi += 1;
             }
             _ => match star {
                 Some((sp, st)) => {
+                    let (_, resume) = next_char(st).expect("a star position is inside the text");
                     pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+                    ti = resume;
+                    star = Some((sp, resume));
                 }
                 None => return false,
             },

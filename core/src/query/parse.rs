@@ -223,23 +223,28 @@ pub fn parse_object(obj: &serde_json::Map<String, Value>) -> Result<Vec<Criterio
         .collect()
 }
 
-/// The canonical form of a query: criteria sorted and deduplicated, encoded as JSON (so no two
-/// different queries share it, whatever characters their patterns hold).
+/// The canonical form of a query: criteria sorted and deduplicated, each written as
+/// `<op><len>:<field><len>:<pattern>` with byte lengths, so no two different queries share it,
+/// whatever characters their patterns hold.
 pub fn canonical(criteria: &[Criterion]) -> String {
+    use std::fmt::Write;
     let mut sorted: Vec<&Criterion> = criteria.iter().collect();
-    sorted.sort();
+    sorted.sort_unstable();
     sorted.dedup();
-    let parts: Vec<Value> = sorted
-        .iter()
-        .map(|c| {
-            Value::Array(vec![
-                c.op.sigil().into(),
-                c.field.to_string().into(),
-                c.pattern.clone().into(),
-            ])
-        })
-        .collect();
-    Value::Array(parts).to_string()
+    let mut out = String::with_capacity(sorted.iter().map(|c| c.pattern.len() + 24).sum());
+    for c in sorted {
+        let field = c.field.to_string();
+        let _ = write!(
+            out,
+            "{}{}:{}{}:{}",
+            c.op.sigil().chars().next().unwrap_or('='),
+            field.len(),
+            field,
+            c.pattern.len(),
+            c.pattern
+        );
+    }
+    out
 }
 
 #[cfg(test)]
