@@ -29,7 +29,7 @@ const samples = {
   "GET /provider": ["/provider?name=r"],
   "PUT /provider": ["/provider", { registers: { r: { value: 3, ttl: "1h" } } }],
   "GET /v1/health": ["/v1/health"],
-  "GET /v1/entries": ["/v1/entries?limit=10"],
+  "GET /v1/entries": ["/v1/entries?limit=10&where=.kind%3Dk"],
   "GET /v1/entries/{id}": ["/v1/entries/a"],
   "PUT /v1/entries/{id}": ["/v1/entries/b", { kind: "k", data: { x: 1 } }],
   "DELETE /v1/entries/{id}": ["/v1/entries/b"],
