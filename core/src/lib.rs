@@ -25,11 +25,14 @@
 
 pub mod api;
 pub mod config;
+pub mod deps;
 pub mod duration;
 pub mod entry;
 pub mod history;
+pub mod listen;
 pub mod query;
 pub mod registry;
+pub mod registry_config;
 pub mod service;
 pub mod store;
 pub mod waiters;

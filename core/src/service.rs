@@ -30,7 +30,6 @@ pub enum Reply {
 }
 
 /// One registry, driven by a host.
-#[derive(Debug)]
 pub struct Service<S: Store> {
     pub(crate) registry: Registry,
     pub(crate) store: S,
@@ -39,6 +38,22 @@ pub struct Service<S: Store> {
     pub(crate) queries: crate::query::QueryCache,
     woken: Vec<WaiterId>,
     poisoned: bool,
+    /// Limits as configured by the host (the registry config may override some).
+    pub(crate) host_limits: Limits,
+    pub(crate) config: crate::registry_config::Config,
+    pub(crate) deps: crate::deps::DepIndex,
+    pub(crate) listeners: Vec<Box<dyn crate::listen::Listener>>,
+}
+
+impl<S: Store> std::fmt::Debug for Service<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("head", &self.registry.head())
+            .field("entries", &self.registry.len())
+            .field("waiters", &self.waiters.len())
+            .field("listeners", &self.listeners.len())
+            .finish()
+    }
 }
 
 impl<S: Store> Service<S> {
@@ -53,10 +68,130 @@ impl<S: Store> Service<S> {
                 limits.query_cache_entries,
                 limits.pattern_cache_entries,
             ),
+            host_limits: limits.clone(),
             limits,
             woken: Vec::new(),
             poisoned: false,
+            config: Default::default(),
+            deps: Default::default(),
+            listeners: vec![Box::new(crate::listen::DependencyIntegrity)],
+        }
+        .with_stored_config())
+    }
+
+    /// Applies the configuration stored in the registry (or the default) and rebuilds the
+    /// dependency index. A stored configuration that no longer validates is ignored (default).
+    fn with_stored_config(mut self) -> Self {
+        self.reload_config();
+        self
+    }
+
+    fn reload_config(&mut self) {
+        use crate::registry_config::{Config, RegistryConfig, CONFIG_ID};
+        let stored = self
+            .registry
+            .get(CONFIG_ID)
+            .and_then(|e| serde_json::from_value::<RegistryConfig>(e.data.clone()).ok())
+            .unwrap_or_default();
+        self.config = Config::from_stored(stored).unwrap_or_default();
+        self.limits.max_versions = self
+            .config
+            .stored
+            .retention_versions
+            .or(self.host_limits.max_versions);
+        self.deps = crate::deps::DepIndex::build(self.registry.entries(), &self.config.patterns);
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &crate::registry_config::Config {
+        &self.config
+    }
+
+    /// The dependency index of the current entries.
+    pub fn dependency_index(&self) -> &crate::deps::DepIndex {
+        &self.deps
+    }
+
+    /// Adds a listener that takes part in every transaction.
+    pub fn add_listener(&mut self, listener: Box<dyn crate::listen::Listener>) {
+        self.listeners.push(listener);
+    }
+
+    /// Orders a changeset by dependencies (creates/updates after what they need, deletes
+    /// before what they need); a cycle is a 422 that names it.
+    pub(crate) fn order_ops(&self, ops: Vec<Op>) -> Result<Vec<Op>, ApiError> {
+        crate::deps::order(ops, &self.config.patterns).map_err(|e| {
+            ApiError::new(422, "rejected", e.to_string()).with_reasons(vec![crate::api::Reason {
+                op: None,
+                id: e.0.first().cloned(),
+                listener: Some("dependency-order".into()),
+                reason: e.to_string(),
+            }])
         })
+    }
+
+    /// Offers an ordered changeset to every listener (operations on non-propagated kinds are
+    /// not offered) and gathers every verdict; any rejection is a 422 listing all reasons and
+    /// the listeners are told to discard.
+    pub(crate) fn run_listeners(
+        &mut self,
+        ops: &[Op],
+        index_of: &dyn Fn(&str) -> Option<usize>,
+    ) -> Result<(), ApiError> {
+        let ctx =
+            crate::listen::TxContext::new(&self.registry, &self.deps, &self.config.patterns, ops);
+        let offered: Vec<&Op> = ops
+            .iter()
+            .filter(|op| {
+                let kind = op
+                    .entry
+                    .as_ref()
+                    .or(op.before.as_ref())
+                    .map(|e| e.kind.as_str())
+                    .unwrap_or("");
+                !self.config.is_silent(kind)
+            })
+            .collect();
+        let mut reasons = Vec::new();
+        for l in self.listeners.iter_mut() {
+            l.begin(&ctx);
+        }
+        for op in &offered {
+            for l in self.listeners.iter_mut() {
+                if let Err(reason) = l.operation(op, &ctx) {
+                    reasons.push(crate::api::Reason {
+                        op: index_of(&op.id),
+                        id: Some(op.id.clone()),
+                        listener: Some(l.name().to_string()),
+                        reason,
+                    });
+                }
+            }
+        }
+        if reasons.is_empty() {
+            return Ok(());
+        }
+        for l in self.listeners.iter_mut() {
+            l.discard();
+        }
+        let message = reasons
+            .iter()
+            .map(|r| r.reason.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(ApiError::new(
+            422,
+            "rejected",
+            format!("rejected, nothing was written: {message}"),
+        )
+        .with_reasons(reasons))
+    }
+
+    /// Tells the listeners a transaction they accepted was written.
+    pub(crate) fn listeners_committed(&mut self, version: u64) {
+        for l in self.listeners.iter_mut() {
+            l.commit(version);
+        }
     }
 
     /// The registry state.
@@ -237,7 +372,27 @@ impl<S: Store> Service<S> {
         } else {
             self.waiters.wake(WaitKind::Requests, &commit.requested)
         };
+        let touched: Vec<String> = commit
+            .version
+            .as_ref()
+            .map(|v| v.changeset.iter().map(|op| op.id.clone()).collect())
+            .unwrap_or_default();
         self.registry.apply(commit);
+        if touched
+            .iter()
+            .any(|id| id == crate::registry_config::CONFIG_ID)
+        {
+            self.reload_config();
+        } else {
+            for id in touched {
+                let deps = self
+                    .registry
+                    .get(&id)
+                    .map(|e| crate::deps::dependencies(e, &self.config.patterns))
+                    .unwrap_or_default();
+                self.deps.set(&id, deps);
+            }
+        }
         self.woken.extend(values);
         self.woken.extend(requests.into_iter().rev());
         Ok(())
@@ -254,15 +409,21 @@ impl<S: Store> Service<S> {
         let method = req.method.as_str();
         let not_allowed = || Err(ApiError::method_not_allowed(method));
         // Entry ids are percent-decoded on their own so that `/` and `%` can be part of an id.
-        if let Some(raw_id) = req.path.strip_prefix("/v1/entries/") {
+        if let Some(raw) = req.path.strip_prefix("/v1/entries/") {
+            let (raw_id, sub) = raw.split_once('/').unwrap_or((raw, ""));
             let id = crate::api::query::percent_decode(raw_id, false)
                 .map_err(|e| ApiError::new(400, "invalid_id", format!("invalid entry id: {e}")))?;
             self.on_alarm(now)?;
-            return match method {
-                "GET" => self.v1_get_entry(&id),
-                "PUT" => self.v1_put_entry(&id, &req.body, now),
-                "DELETE" => self.v1_delete_entry(&id, &req.query, now),
-                _ => not_allowed(),
+            return match (sub, method) {
+                ("dependencies", "GET") => self.v1_dependencies(&id),
+                ("dependencies", _) => not_allowed(),
+                ("", _) => match method {
+                    "GET" => self.v1_get_entry(&id),
+                    "PUT" => self.v1_put_entry(&id, &req.body, now),
+                    "DELETE" => self.v1_delete_entry(&id, &req.query, now),
+                    _ => not_allowed(),
+                },
+                _ => Err(ApiError::not_found(&req.path)),
             };
         }
         if let Some(v) = req.path.strip_prefix("/v1/versions/") {
@@ -278,7 +439,8 @@ impl<S: Store> Service<S> {
         let allowed: &[&str] = match path.as_str() {
             "/consumer" | "/provider" => &["GET", "PUT"],
             "/v1/health" | "/v1/entries" | "/v1/versions" | "/v1/diff" | "/v1/state" => &["GET"],
-            "/v1/rollback" => &["POST"],
+            "/v1/rollback" | "/v1/tx" => &["POST"],
+            "/v1/config" => &["GET", "PUT"],
             _ => return Err(ApiError::not_found(&req.path)),
         };
         if !allowed.contains(&method) {
@@ -295,6 +457,9 @@ impl<S: Store> Service<S> {
             ("/v1/diff", _) => self.v1_diff(&req.query),
             ("/v1/state", _) => self.v1_state(&req.query),
             ("/v1/rollback", _) => self.v1_rollback(&req.body, now),
+            ("/v1/tx", _) => self.v1_tx(&req.body, now),
+            ("/v1/config", "GET") => self.v1_get_config(),
+            ("/v1/config", _) => self.v1_put_config(&req.body, now),
             _ => Ok(Reply::Respond(self.health())),
         }
     }

@@ -14,6 +14,24 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
+    /// Every reason, when several things are wrong at once (transactions).
+    pub reasons: Vec<Reason>,
+}
+
+/// One reason a transaction was refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reason {
+    /// Index of the operation in the request, when it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<usize>,
+    /// The entry id, when it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The listener that rejected it, for rejections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listener: Option<String>,
+    /// What is wrong.
+    pub reason: String,
 }
 
 impl ApiError {
@@ -23,6 +41,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            reasons: Vec::new(),
         }
     }
 
@@ -89,8 +108,17 @@ impl ApiError {
 
     /// Renders the error as a JSON response.
     pub fn to_response(&self) -> HttpResponse {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if !self.reasons.is_empty() {
+            body["error"]["reasons"] = json!(self.reasons);
+        }
         HttpResponse::json(self.status, &body)
+    }
+
+    /// Attaches every reason.
+    pub fn with_reasons(mut self, reasons: Vec<Reason>) -> Self {
+        self.reasons = reasons;
+        self
     }
 }
 

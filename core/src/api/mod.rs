@@ -10,7 +10,8 @@ pub mod register_body;
 pub mod route;
 pub mod v1_entries;
 mod v1_history;
+mod v1_tx;
 
-pub use error::ApiError;
+pub use error::{ApiError, Reason};
 pub use http::{HttpRequest, HttpResponse};
 pub use route::{split_registry, validate_registry_name, DEFAULT_REGISTRY};

@@ -145,6 +145,9 @@ impl<S: Store> Service<S> {
         body: &[u8],
         now: Millis,
     ) -> Result<Reply, ApiError> {
+        if id == crate::registry_config::CONFIG_ID {
+            return Err(super::v1_tx::reserved(id));
+        }
         let put: PutEntry = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("entry body: {e}")))?;
         validate_kind(&put.kind)?;
@@ -211,8 +214,12 @@ impl<S: Store> Service<S> {
             })
         };
         if let Some(op) = op {
-            let commit = self.registry.plan_changeset(now, ACTOR_API, vec![op]);
+            let ops = vec![op];
+            self.run_listeners(&ops, &|_| Some(0))?;
+            let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
             self.commit(commit)?;
+            let version = self.registry.head();
+            self.listeners_committed(version);
         }
         let e = self.registry.get(id).expect("just written");
         Ok(Reply::Respond(HttpResponse::json(
@@ -228,13 +235,19 @@ impl<S: Store> Service<S> {
         query: &str,
         now: Millis,
     ) -> Result<Reply, ApiError> {
+        if id == crate::registry_config::CONFIG_ID {
+            return Err(super::v1_tx::reserved(id));
+        }
         let pairs = parse_pairs(query)?;
         let if_version = u64_param(&pairs, "if_version")?;
         let current = self.registry.get(id).ok_or_else(|| entry_not_found(id))?;
         check_if_version(id, Some(current), if_version)?;
-        let op = Op::delete(current.clone());
-        let commit = self.registry.plan_changeset(now, ACTOR_API, vec![op]);
+        let ops = vec![Op::delete(crate::registry::history_entry(current))];
+        self.run_listeners(&ops, &|_| Some(0))?;
+        let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
         self.commit(commit)?;
+        let version = self.registry.head();
+        self.listeners_committed(version);
         Ok(Reply::Respond(HttpResponse::json(
             200,
             &json!({ "version": self.registry.head() }),

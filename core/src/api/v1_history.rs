@@ -184,6 +184,7 @@ impl<S: Store> Service<S> {
                 body.to, self.limits.max_entries
             )));
         }
+        let ops = self.order_ops(ops)?;
         let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, ops);
         let changeset = commit
             .version

@@ -158,7 +158,11 @@ fn every_mutation_path_makes_versions_with_actors() {
         .iter()
         .map(|o| (o["op"].as_str().unwrap(), o["id"].as_str().unwrap()))
         .collect();
-    assert_eq!(ops, [("delete", "e"), ("create", "t")]);
+    assert_eq!(
+        ops,
+        [("create", "t"), ("delete", "e")],
+        "creates before deletes"
+    );
 }
 
 #[test]
