@@ -10,7 +10,7 @@ use crate::transport::{encode, send};
 
 /// Sends a `/v1` request and resolves with the parsed JSON answer; rejects with the registry's
 /// error (`err.status`, `err.code`). `not_found_is_null` turns a 404 into `null`.
-fn v1(
+pub(crate) fn v1(
     client: &RegistryClient,
     method: &'static str,
     path: String,
@@ -60,7 +60,7 @@ async fn all_pages(url: String, signal: web_sys::AbortSignal) -> Result<JsValue,
     }
 }
 
-fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
+pub(crate) fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     let v = get(options, key);
     if v.is_undefined() || v.is_null() {
         return Ok(None);
@@ -73,7 +73,7 @@ fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     }
 }
 
-fn reject(e: JsValue) -> Promise {
+pub(crate) fn reject(e: JsValue) -> Promise {
     Promise::reject(&e)
 }
 

@@ -19,6 +19,7 @@
 //! [`Provider`], [`ChangeRequestStream`]. JS is never called while Rust holds a borrow.
 
 mod client;
+mod client_tx;
 mod client_v1;
 mod consumer_poll;
 mod convert;
@@ -96,6 +97,17 @@ export interface EntryInput {
   /** Go-style duration; the entry expires unless written again. */
   ttl?: string;
   /** Optimistic concurrency: the entry's current version (0 = must not exist). */
+  ifVersion?: number;
+}
+/** One operation of `transaction()`. */
+export interface TxOp {
+  op: "create" | "update" | "upsert" | "delete";
+  id: string;
+  kind?: string;
+  meta?: Record<string, unknown>;
+  data?: unknown;
+  ttl?: string;
+  /** The entry's current version (0 = must not exist). */
   ifVersion?: number;
 }
 /** One operation of a changeset. */

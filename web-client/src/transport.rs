@@ -24,7 +24,7 @@ pub struct Reply {
 
 impl Reply {
     /// The error a non-success reply stands for: a JS `Error` with the server's message, and
-    /// `status` and `code` (e.g. `version_conflict`) properties.
+    /// `status`, `code` (e.g. `version_conflict`) and, for transactions, `reasons` properties.
     pub fn into_error(self) -> JsValue {
         let err = crate::convert::parse(&self.body)
             .map(|v| get(&v, "error"))
@@ -33,6 +33,10 @@ impl Reply {
         let e = error(format!("registry answered HTTP {}: {detail}", self.status));
         let _ = js_sys::Reflect::set(&e, &"status".into(), &JsValue::from(self.status));
         let _ = js_sys::Reflect::set(&e, &"code".into(), &get(&err, "code"));
+        let reasons = get(&err, "reasons");
+        if !reasons.is_undefined() {
+            let _ = js_sys::Reflect::set(&e, &"reasons".into(), &reasons);
+        }
         e
     }
 }

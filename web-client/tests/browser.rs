@@ -363,3 +363,42 @@ async fn find_takes_an_object_or_a_list_of_criteria() {
         .contains("room=kit"));
     client.close();
 }
+
+#[wasm_bindgen_test]
+async fn transactions_apply_all_or_nothing_with_every_reason() {
+    let client = RegistryClient::new(&registry(), JsValue::UNDEFINED).unwrap();
+    let ops = parse(
+        r#"[{"op":"create","id":"app:web","kind":"svc","meta":{"depends_on":"db"},"data":{}},
+            {"op":"upsert","id":"app:db","kind":"svc","data":{}}]"#,
+    );
+    let done = resolve(client.transaction(ops, JsValue::UNDEFINED).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&done, "version"), 1);
+    let order: Vec<String> = Array::from(&get(&done, "changeset"))
+        .iter()
+        .map(|o| get(&o, "id").as_string().unwrap())
+        .collect();
+    assert_eq!(order, ["app:db", "app:web"]);
+    let bad = parse(
+        r#"[{"op":"create","id":"app:x","kind":"svc","meta":{"depends_on":"ghost"},"data":{}},
+            {"op":"delete","id":"app:db"}]"#,
+    );
+    let err = resolve(client.transaction(bad, JsValue::UNDEFINED).into())
+        .await
+        .unwrap_err();
+    assert_eq!(get(&err, "code"), "rejected");
+    assert_eq!(Array::from(&get(&err, "reasons")).length(), 2);
+    let stale = parse(r#"[{"op":"upsert","id":"app:db","kind":"svc","data":{"n":1}}]"#);
+    let err = resolve(
+        client
+            .transaction(stale, options(&[("ifVersion", 0.into())]))
+            .into(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(get(&err, "code"), "conflict");
+    let deps = resolve(client.dependencies("app:db").into()).await.unwrap();
+    assert_eq!(Array::from(&get(&deps, "needed_by")).get(0), "app:web");
+    client.close();
+}
