@@ -2,7 +2,7 @@
 //! `data.routes.*.handler`) extract the ids an entry depends on, and changesets are ordered so
 //! that creates/updates come after what they depend on and deletes before what they depend on.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use thiserror::Error;
@@ -193,59 +193,52 @@ impl DepIndex {
 #[error("dependency cycle: {} (each depends on the next)", .0.join(" → "))]
 pub struct CycleError(pub Vec<String>);
 
-/// Topological order of `nodes` where `edges[a]` must come after every node in it; ties by id.
-fn topo(
-    nodes: &BTreeSet<String>,
-    after: &HashMap<String, BTreeSet<String>>,
-) -> Result<Vec<String>, CycleError> {
-    let mut indegree: BTreeMap<&str, usize> = nodes.iter().map(|n| (n.as_str(), 0)).collect();
-    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (node, firsts) in after {
-        for f in firsts {
-            if nodes.contains(f) && f != node {
-                *indegree.get_mut(node.as_str()).expect("node") += 1;
-                dependents
-                    .entry(f.as_str())
-                    .or_default()
-                    .push(node.as_str());
+/// Topological order of `nodes` (sorted ids) where node `i` must come after every node in
+/// `after[i]` (indexes into `nodes`); ties by id. A cycle is named.
+fn topo(nodes: &[String], after: &[Vec<usize>]) -> Result<Vec<usize>, CycleError> {
+    let n = nodes.len();
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (node, firsts) in after.iter().enumerate() {
+        for &f in firsts {
+            if f != node {
+                indegree[node] += 1;
+                dependents[f].push(node);
             }
         }
     }
-    let mut ready: BTreeSet<&str> = indegree
-        .iter()
-        .filter(|(_, d)| **d == 0)
-        .map(|(n, _)| *n)
+    // Indexes follow id order, so the smallest ready index is the smallest ready id.
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+        .filter(|&i| indegree[i] == 0)
+        .map(std::cmp::Reverse)
         .collect();
-    let mut out = Vec::with_capacity(nodes.len());
-    while let Some(n) = ready.pop_first() {
-        out.push(n.to_string());
-        for d in dependents.get(n).into_iter().flatten() {
-            let deg = indegree.get_mut(d).expect("node");
-            *deg -= 1;
-            if *deg == 0 {
-                ready.insert(d);
+    let mut out = Vec::with_capacity(n);
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        out.push(i);
+        for &d in &dependents[i] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                ready.push(std::cmp::Reverse(d));
             }
         }
     }
-    if out.len() == nodes.len() {
+    if out.len() == n {
         return Ok(out);
     }
     // Name one cycle: walk "must come after" links among the nodes left until one repeats.
-    let left: BTreeSet<&str> = indegree
-        .iter()
-        .filter(|(_, d)| **d > 0)
-        .map(|(n, _)| *n)
-        .collect();
-    let mut path: Vec<&str> = vec![left.first().copied().expect("a node is left")];
+    let left: Vec<bool> = indegree.iter().map(|d| *d > 0).collect();
+    let start = left.iter().position(|l| *l).expect("a node is left");
+    let mut path = vec![start];
     loop {
         let cur = *path.last().expect("non-empty");
         let next = after[cur]
             .iter()
-            .map(String::as_str)
-            .find(|f| left.contains(f))
+            .copied()
+            .filter(|&f| f != cur && left[f])
+            .min()
             .expect("a node in a cycle has a predecessor left");
         if let Some(pos) = path.iter().position(|p| *p == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|s| s.to_string()).collect();
+            let mut cycle: Vec<String> = path[pos..].iter().map(|&i| nodes[i].clone()).collect();
             cycle.push(cycle[0].clone());
             return Err(CycleError(cycle));
         }
@@ -257,60 +250,67 @@ fn topo(
 /// entry after the change); then deletes, each before the entries it depends on (per its entry
 /// before). Ties are ordered by id, so the order is deterministic. Each id appears at most once.
 pub fn order(ops: Vec<Op>, patterns: &[DepPattern]) -> Result<Vec<Op>, CycleError> {
-    let mut upserts: BTreeMap<String, Op> = BTreeMap::new();
-    let mut deletes: BTreeMap<String, Op> = BTreeMap::new();
-    for op in ops {
-        match op.op {
-            OpKind::Delete => deletes.insert(op.id.clone(), op),
-            _ => upserts.insert(op.id.clone(), op),
-        };
-    }
+    let (mut upserts, mut deletes): (Vec<Op>, Vec<Op>) =
+        ops.into_iter().partition(|op| op.op != OpKind::Delete);
+    upserts.sort_by(|a, b| a.id.cmp(&b.id));
+    deletes.sort_by(|a, b| a.id.cmp(&b.id));
+    let index = |ops: &[Op]| -> HashMap<String, usize> {
+        ops.iter()
+            .enumerate()
+            .map(|(i, o)| (o.id.clone(), i))
+            .collect()
+    };
     // Upserts: an entry comes after its dependencies.
-    let nodes: BTreeSet<String> = upserts.keys().cloned().collect();
-    let after: HashMap<String, BTreeSet<String>> = upserts
+    let at = index(&upserts);
+    let after: Vec<Vec<usize>> = upserts
         .iter()
-        .map(|(id, op)| {
-            (
-                id.clone(),
-                op.entry
-                    .as_ref()
-                    .map(|e| dependencies(e, patterns))
-                    .unwrap_or_default(),
-            )
+        .map(|op| {
+            op.entry
+                .as_ref()
+                .map(|e| {
+                    dependencies(e, patterns)
+                        .iter()
+                        .filter_map(|d| at.get(d).copied())
+                        .collect()
+                })
+                .unwrap_or_default()
         })
         .collect();
-    let up_order = topo(&nodes, &after)?;
+    let ids: Vec<String> = upserts.iter().map(|o| o.id.clone()).collect();
+    let up_order = topo(&ids, &after)?;
     // Deletes: an entry comes after its dependents, i.e. before what it depends on.
-    let nodes: BTreeSet<String> = deletes.keys().cloned().collect();
-    let mut after: HashMap<String, BTreeSet<String>> =
-        nodes.iter().map(|n| (n.clone(), BTreeSet::new())).collect();
-    for (id, op) in &deletes {
+    let at = index(&deletes);
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); deletes.len()];
+    for (i, op) in deletes.iter().enumerate() {
         for dep in op
             .before
             .as_ref()
             .map(|e| dependencies(e, patterns))
             .unwrap_or_default()
         {
-            if let Some(set) = after.get_mut(&dep) {
-                set.insert(id.clone());
+            if let Some(&j) = at.get(&dep) {
+                after[j].push(i);
             }
         }
     }
+    let ids: Vec<String> = deletes.iter().map(|o| o.id.clone()).collect();
     // A cycle found here follows "dependent of" links: report it as "depends on".
-    let del_order = topo(&nodes, &after).map_err(|mut e| {
+    let del_order = topo(&ids, &after).map_err(|mut e| {
         e.0.reverse();
         e
     })?;
+    let mut upserts: Vec<Option<Op>> = upserts.into_iter().map(Some).collect();
+    let mut deletes: Vec<Option<Op>> = deletes.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(up_order.len() + del_order.len());
     out.extend(
         up_order
             .into_iter()
-            .map(|id| upserts.remove(&id).expect("ordered id")),
+            .map(|i| upserts[i].take().expect("each index once")),
     );
     out.extend(
         del_order
             .into_iter()
-            .map(|id| deletes.remove(&id).expect("ordered id")),
+            .map(|i| deletes[i].take().expect("each index once")),
     );
     Ok(out)
 }
