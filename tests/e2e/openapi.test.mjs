@@ -38,6 +38,10 @@ const samples = {
   "GET /v1/diff": ["/v1/diff?from=1&to=2"],
   "GET /v1/state": ["/v1/state?at=1"],
   "POST /v1/rollback": ["/v1/rollback", { to: 2 }],
+  "POST /v1/tx": ["/v1/tx", { ops: [{ op: "upsert", id: "t1", kind: "k", data: 1 }] }],
+  "GET /v1/config": ["/v1/config"],
+  "PUT /v1/config": ["/v1/config", { config: { max_ops: 500 } }],
+  "GET /v1/entries/{id}/dependencies": ["/v1/entries/a/dependencies"],
 };
 
 const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
