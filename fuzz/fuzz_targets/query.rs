@@ -1,63 +1,6 @@
-//! Fuzzes the query parser and evaluator: any input, split into criteria at newlines, must
-//! parse or fail with an error naming a criterion, and evaluating a parsed query over a fixed
-//! set of entries must not panic and must equal its cached evaluation.
+//! Fuzzes the query parser and evaluator with the check in `registry_tests::query_fuzz`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry_core::query::{find_uncached, parse::parse_criteria, QueryCache};
-use registry_core::Entry;
-use serde_json::json;
 
-fn entries() -> Vec<Entry> {
-    let e = |id: &str, kind: &str, meta: serde_json::Value, data: serde_json::Value| Entry {
-        id: id.into(),
-        kind: kind.into(),
-        meta: meta.as_object().cloned().unwrap_or_default(),
-        data,
-        ttl_ms: None,
-        expires_at: None,
-        version: 1,
-    };
-    vec![
-        e(
-            "kitchen:temp",
-            "register",
-            json!({"room": "kitchen", "unit": "C"}),
-            json!(21.5),
-        ),
-        e(
-            "svc:web",
-            "svc.http",
-            json!({"port": 8080, "tags": ["a", "b"]}),
-            json!({"routes": [{"handler": "x"}]}),
-        ),
-        e(
-            "ünï:cødé",
-            "note",
-            json!({"n": null, "deep": {"er": [1, [2, 3]]}}),
-            json!("hello *? world"),
-        ),
-        e("", "k", json!({}), json!([true, false, null])),
-    ]
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let lines: Vec<&str> = text.split('\n').collect();
-    match parse_criteria(&lines) {
-        Err(e) => assert!(!e.reason.is_empty()),
-        Ok(criteria) => {
-            let entries = entries();
-            let uncached = find_uncached(&criteria, entries.iter());
-            let mut cache = QueryCache::new(4, 4);
-            let cached = cache.find(1, &criteria, entries.iter());
-            match (uncached, cached) {
-                (Ok(a), Ok(b)) => assert_eq!(a, *b),
-                (Err(a), Err(b)) => assert_eq!(a, b),
-                (a, b) => panic!("cached and uncached disagree: {a:?} vs {b:?}"),
-            }
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| registry_tests::query_fuzz::check(data));
