@@ -2,14 +2,13 @@
 //! the union of consumed names (or all registers while a `consumeAll()` stream is open), with
 //! changes dispatched to every stream. `since` makes sure no change between two polls is lost.
 
-use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use crate::convert::{get, object, parse, stringify};
 use crate::shared::SharedRef;
 use crate::stream::{push, Stream};
-use crate::transport::{encode, send};
+use crate::transport::encode;
 
 /// Starts the loop if it is not running.
 pub fn ensure_running(shared: &SharedRef) {
@@ -60,32 +59,21 @@ fn poll_url(shared: &SharedRef) -> Option<(String, AbortController)> {
     ))
 }
 
-async fn run(shared: SharedRef) {
-    let mut backoff = 250;
-    while let Some((url, controller)) = poll_url(&shared) {
-        let lifetime = shared.borrow().lifetime.signal();
-        let signal = controller.signal();
-        let result = send("GET", &url, None, Some(&signal)).await;
-        if lifetime.aborted() {
-            break;
-        }
-        match result {
-            Ok(reply) if reply.status == 200 => {
-                backoff = 250;
+fn run(shared: SharedRef) -> impl std::future::Future<Output = ()> {
+    crate::long_poll::run(
+        shared,
+        crate::long_poll::Poll {
+            next: poll_url,
+            on_answer: |shared, reply| {
                 if let Ok(doc) = parse(&reply.body) {
-                    dispatch(&shared, &get(&doc, "registers"), reply.version);
+                    dispatch(shared, &get(&doc, "registers"), reply.version);
                 }
-            }
-            Err(_) if signal.aborted() => continue, // restarted with new names
-            _ => {
-                // Network error or HTTP error: back off, then fetch a fresh snapshot.
-                TimeoutFuture::new(backoff).await;
-                backoff = (backoff * 2).min(5_000);
-                shared.borrow_mut().snapshot_needed = true;
-            }
-        }
-    }
-    shared.borrow_mut().consumer_running = false;
+            },
+            // After an error, fetch a fresh snapshot rather than wait on `since`.
+            on_error: |shared| shared.borrow_mut().snapshot_needed = true,
+            on_stop: |shared| shared.borrow_mut().consumer_running = false,
+        },
+    )
 }
 
 /// Compares the new state with the last seen and delivers what changed.

@@ -23,6 +23,7 @@ mod client_tx;
 mod client_v1;
 mod consumer_poll;
 mod convert;
+mod long_poll;
 mod provider;
 mod provider_poll;
 mod register_stream;

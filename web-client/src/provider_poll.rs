@@ -1,13 +1,12 @@
 //! The one provider long poll of a client: `GET /provider?name=…&wait=…` over the names of all
 //! its providers; each change request goes to the `requests` stream of its provider.
 
-use gloo_timers::future::TimeoutFuture;
 use web_sys::AbortController;
 
 use crate::convert::{get, keys, object, parse};
 use crate::shared::SharedRef;
 use crate::stream::push;
-use crate::transport::{encode, send};
+use crate::transport::{encode, Reply};
 
 /// Starts the loop if it is not running.
 pub fn ensure_running(shared: &SharedRef) {
@@ -49,43 +48,33 @@ fn poll_url(shared: &SharedRef) -> Option<(String, AbortController)> {
     ))
 }
 
-async fn run(shared: SharedRef) {
-    let mut backoff = 250;
-    while let Some((url, controller)) = poll_url(&shared) {
-        let lifetime = shared.borrow().lifetime.signal();
-        let signal = controller.signal();
-        let result = send("GET", &url, None, Some(&signal)).await;
-        if lifetime.aborted() {
-            break;
-        }
-        match result {
-            Ok(reply) if reply.status == 200 => {
-                backoff = 250;
-                let Ok(doc) = parse(&reply.body) else {
-                    continue;
-                };
-                let registers = get(&doc, "registers");
-                let mut deliveries = Vec::new();
-                {
-                    let s = shared.borrow();
-                    for name in keys(&registers) {
-                        if let Some(p) = s.providers.get(&name) {
-                            let value = get(&get(&registers, &name), "value");
-                            let item = object(&[("name", name.as_str().into()), ("value", value)]);
-                            deliveries.push((p.requests.clone(), item));
-                        }
-                    }
-                }
-                for (stream, item) in deliveries {
-                    push(&stream, item.into());
-                }
-            }
-            Err(_) if signal.aborted() => continue,
-            _ => {
-                TimeoutFuture::new(backoff).await;
-                backoff = (backoff * 2).min(5_000);
+fn deliver(shared: &SharedRef, reply: Reply) {
+    let Ok(doc) = parse(&reply.body) else { return };
+    let registers = get(&doc, "registers");
+    let mut deliveries = Vec::new();
+    {
+        let s = shared.borrow();
+        for name in keys(&registers) {
+            if let Some(p) = s.providers.get(&name) {
+                let value = get(&get(&registers, &name), "value");
+                let item = object(&[("name", name.as_str().into()), ("value", value)]);
+                deliveries.push((p.requests.clone(), item));
             }
         }
     }
-    shared.borrow_mut().provider_running = false;
+    for (stream, item) in deliveries {
+        push(&stream, item.into());
+    }
+}
+
+fn run(shared: SharedRef) -> impl std::future::Future<Output = ()> {
+    crate::long_poll::run(
+        shared,
+        crate::long_poll::Poll {
+            next: poll_url,
+            on_answer: deliver,
+            on_error: |_| {},
+            on_stop: |shared| shared.borrow_mut().provider_running = false,
+        },
+    )
 }
