@@ -34,5 +34,5 @@ fn main() {
             eprintln!("first 10k: {:?}/commit", t.elapsed() / 10_000);
         }
     }
-    eprintln!("200k: {:?}/commit", t.elapsed() / n as u32);
+    eprintln!("{n} commits: {:?}/commit", t.elapsed() / n as u32);
 }

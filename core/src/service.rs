@@ -249,11 +249,6 @@ impl<S: Store> Service<S> {
         self.registry.next_expiry()
     }
 
-    /// The earliest deadline among held waiters (hosts that keep one timer for all use it).
-    pub fn next_waiter_deadline(&self) -> Option<Millis> {
-        self.waiters.next_deadline()
-    }
-
     /// Expires everything due at `now` (called on the alarm and before every request, so an
     /// expired register is never served even if the alarm is late).
     pub fn on_alarm(&mut self, now: Millis) -> Result<(), ApiError> {

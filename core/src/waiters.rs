@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::duration::Millis;
-
 /// Identifies one held long poll.
 pub type WaiterId = u64;
 
@@ -24,8 +22,6 @@ pub struct Waiter {
     pub kind: WaitKind,
     /// The names it watches; `None` = all.
     pub names: Option<Vec<String>>,
-    /// When it returns if nothing wakes it.
-    pub deadline: Millis,
     /// Whether a change already woke it (it is no longer indexed).
     pub woken: bool,
 }
@@ -51,12 +47,7 @@ impl Waiters {
     }
 
     /// Registers a waiter and returns its id.
-    pub fn add(
-        &mut self,
-        kind: WaitKind,
-        names: Option<Vec<String>>,
-        deadline: Millis,
-    ) -> WaiterId {
+    pub fn add(&mut self, kind: WaitKind, names: Option<Vec<String>>) -> WaiterId {
         self.next_id += 1;
         let id = self.next_id;
         match &names {
@@ -77,7 +68,6 @@ impl Waiters {
             Waiter {
                 kind,
                 names,
-                deadline,
                 woken: false,
             },
         );
@@ -121,27 +111,6 @@ impl Waiters {
         self.waiters.remove(&id)
     }
 
-    /// The earliest deadline of a waiter not yet woken.
-    pub fn next_deadline(&self) -> Option<Millis> {
-        self.waiters
-            .values()
-            .filter(|w| !w.woken)
-            .map(|w| w.deadline)
-            .min()
-    }
-
-    /// Waiters whose deadline has passed at `now` and that were not woken, in id order.
-    pub fn due(&self, now: Millis) -> Vec<WaiterId> {
-        let mut ids: Vec<WaiterId> = self
-            .waiters
-            .iter()
-            .filter(|(_, w)| !w.woken && w.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids
-    }
-
     fn unindex(&mut self, id: WaiterId) {
         let Some(w) = self.waiters.get(&id) else {
             return;
@@ -177,27 +146,16 @@ mod tests {
     #[test]
     fn wakes_only_matching_waiters_once() {
         let mut w = Waiters::default();
-        let a = w.add(WaitKind::Values, Some(vec!["a".into()]), 100);
-        let all = w.add(WaitKind::Values, None, 100);
-        let req = w.add(WaitKind::Requests, Some(vec!["a".into()]), 100);
+        let a = w.add(WaitKind::Values, Some(vec!["a".into()]));
+        let all = w.add(WaitKind::Values, None);
+        let req = w.add(WaitKind::Requests, Some(vec!["a".into()]));
         assert_eq!(w.wake(WaitKind::Values, &["b".to_string()]), vec![all]);
         assert_eq!(w.wake(WaitKind::Values, &["a".to_string()]), vec![a]);
         assert!(w.wake(WaitKind::Values, &["a".to_string()]).is_empty());
         assert_eq!(w.wake(WaitKind::Requests, &["a".to_string()]), vec![req]);
         assert_eq!(w.len(), 3);
+        assert!(w.get(a).unwrap().woken);
         w.remove(a);
         assert_eq!(w.len(), 2);
-    }
-
-    #[test]
-    fn deadlines_ignore_woken_waiters() {
-        let mut w = Waiters::default();
-        let a = w.add(WaitKind::Values, Some(vec!["a".into()]), 50);
-        let b = w.add(WaitKind::Values, Some(vec!["b".into()]), 80);
-        assert_eq!(w.next_deadline(), Some(50));
-        w.wake(WaitKind::Values, &["a".to_string()]);
-        assert_eq!(w.next_deadline(), Some(80));
-        assert_eq!(w.due(100), vec![b]);
-        assert!(w.get(a).unwrap().woken);
     }
 }

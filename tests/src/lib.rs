@@ -203,3 +203,34 @@ impl Harness {
         }
     }
 }
+
+/// The values of `key` in every object of a JSON array, as text (strings as they are, other
+/// values as JSON): e.g. the ids of a page of entries.
+pub fn field(items: &Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|item| match &item[key] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// `"op id"` for every operation of a changeset, e.g. `["create y", "delete x"]`.
+pub fn ops(changeset: &Value) -> Vec<String> {
+    field(changeset, "op")
+        .into_iter()
+        .zip(field(changeset, "id"))
+        .map(|(op, id)| format!("{op} {id}"))
+        .collect()
+}
+
+/// The unsigned integers under `key` in every object of a JSON array (e.g. version numbers).
+pub fn numbers(items: &Value, key: &str) -> Vec<u64> {
+    field(items, key)
+        .iter()
+        .map(|n| n.parse().expect("an unsigned integer"))
+        .collect()
+}

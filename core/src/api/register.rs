@@ -157,7 +157,7 @@ impl<S: Store> Service<S> {
         }
         let wait = (params.wait_ms as u64).min(self.limits.max_wait_ms);
         let deadline = now.saturating_add(wait);
-        let waiter = self.waiters.add(kind, params.names, deadline);
+        let waiter = self.waiters.add(kind, params.names);
         Ok(Reply::Wait { waiter, deadline })
     }
 

@@ -42,11 +42,11 @@ impl<S: Store> Service<S> {
         &self,
         f: impl FnOnce(&S, &Head<'_>) -> Result<T, HistoryError>,
     ) -> Result<T, ApiError> {
-        let state = self.registry.content_state();
+        let current = || self.registry.content_state();
         let head = Head {
             version: self.registry.head(),
             base: self.registry.meta().base,
-            state: &state,
+            current: &current,
         };
         Ok(f(&self.store, &head)?)
     }

@@ -52,8 +52,8 @@ pub struct Head<'a> {
     pub version: u64,
     /// Oldest readable version (versions before it are folded into its checkpoint).
     pub base: u64,
-    /// Current state (content).
-    pub state: &'a State,
+    /// Builds the current state (content); called only by reads that start from the head.
+    pub current: &'a dyn Fn() -> State,
 }
 
 fn check(head: &Head<'_>, v: u64) -> Result<(), HistoryError> {
@@ -94,7 +94,7 @@ fn changesets(
 pub fn state_at(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<State, HistoryError> {
     check(head, v)?;
     if v == head.version {
-        return Ok(head.state.clone());
+        return Ok((head.current)());
     }
     // Without folding, the base is version 0, whose state is empty.
     let below = store.checkpoint_at_or_below(v)?.or_else(|| {
@@ -118,7 +118,7 @@ pub fn state_at(store: &dyn HistoryStore, head: &Head<'_>, v: u64) -> Result<Sta
         _ => {
             let (mut state, top) = match above {
                 Some(c) if from_above < from_head => (c.state, c.version),
-                _ => (head.state.clone(), head.version),
+                _ => ((head.current)(), head.version),
             };
             for cs in changesets(store, v, top)?.iter().rev() {
                 apply(&mut state, &reverse(cs))?;
@@ -156,5 +156,5 @@ pub fn rollback_changeset(
     v: u64,
 ) -> Result<Changeset, HistoryError> {
     let target = state_at(store, head, v)?;
-    Ok(delta(head.state, &target))
+    Ok(delta(&(head.current)(), &target))
 }

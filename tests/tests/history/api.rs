@@ -152,17 +152,8 @@ fn every_mutation_path_makes_versions_with_actors() {
     assert_eq!(v3["changeset"][0]["before"]["data"], 1);
     assert_eq!(v3["parent"], 2);
     let v4 = body(&h.get("/v1/versions/4"));
-    let ops: Vec<(&str, &str)> = v4["changeset"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| (o["op"].as_str().unwrap(), o["id"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        ops,
-        [("create", "t"), ("delete", "e")],
-        "creates before deletes"
-    );
+    let ops = registry_tests::ops(&v4["changeset"]);
+    assert_eq!(ops, ["create t", "delete e"], "creates before deletes");
 }
 
 #[test]
@@ -172,14 +163,7 @@ fn versions_are_paged_newest_first() {
         put(&mut h, "e", json!({"kind": "k", "data": i}));
     }
     let page = body(&h.get("/v1/versions?limit=3"));
-    let nums = |p: &Value| {
-        p["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["version"].as_u64().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let nums = |p: &Value| registry_tests::numbers(&p["versions"], "version");
     assert_eq!(nums(&page), [7, 6, 5]);
     let next = page["next_before"].as_u64().unwrap();
     let page2 = body(&h.get(&format!("/v1/versions?limit=3&before={next}")));
@@ -321,23 +305,13 @@ fn history_since_lists_only_newer_versions() {
         put(&mut h, "e", json!({"kind": "k", "data": i}));
     }
     let page = body(&h.get("/v1/versions?since=3&limit=2"));
-    let nums: Vec<u64> = page["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_u64().unwrap())
-        .collect();
+    let nums = registry_tests::numbers(&page["versions"], "version");
     assert_eq!(nums, [6, 5]);
     let page = body(&h.get(&format!(
         "/v1/versions?since=3&limit=2&before={}",
         page["next_before"]
     )));
-    let nums: Vec<u64> = page["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_u64().unwrap())
-        .collect();
+    let nums = registry_tests::numbers(&page["versions"], "version");
     assert_eq!(nums, [4]);
     assert_eq!(page["next_before"], Value::Null);
 }

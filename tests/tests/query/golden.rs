@@ -95,12 +95,7 @@ fn run_file(path: &Path) -> usize {
         match &case.expect {
             Expect::Ids(ids) => {
                 assert_eq!(r.status, 200, "{at}: {body}");
-                let got: Vec<&str> = body["entries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_str().unwrap())
-                    .collect();
+                let got = registry_tests::field(&body["entries"], "id");
                 assert_eq!(got, *ids, "{at}");
                 // The engine without its cache agrees, and so does the same query at a version.
                 let criteria = parse_criteria(&case.criteria).unwrap();
@@ -177,14 +172,7 @@ fn filtered_results_are_paged_by_id() {
     }
     h.put("/v1/entries/other", r#"{"kind":"x","data":1}"#);
     let p1 = h.get("/v1/entries?where=.kind%3Dk&limit=3").json_body();
-    let ids = |p: &Value| {
-        p["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    };
+    let ids = |p: &Value| registry_tests::field(&p["entries"], "id");
     assert_eq!(ids(&p1), ["e0", "e1", "e2"]);
     let p2 = h
         .get(&format!(

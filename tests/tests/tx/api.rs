@@ -27,12 +27,7 @@ fn a_transaction_of_many_entries_is_one_version_in_dependency_order() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["version"], 1);
-    let order: Vec<&str> = body["changeset"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_str().unwrap())
-        .collect();
+    let order = registry_tests::field(&body["changeset"], "id");
     assert_eq!(order, ["cache", "disk", "db", "app"]);
     assert_eq!(h.service().registry().head(), 1);
     assert_eq!(h.service().registry().len(), 4);
@@ -124,21 +119,8 @@ fn deleting_a_dependency_is_fine_when_its_dependents_go_or_move_too() {
         json!({"ops": [{"op": "delete", "id": "x"}, e("update", "a", &["y"]), e("create", "y", &[]), {"op": "delete", "id": "b"}]}),
     );
     assert_eq!(status, 200, "{body}");
-    let order: Vec<(&str, &str)> = body["changeset"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| (o["op"].as_str().unwrap(), o["id"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        order,
-        [
-            ("create", "y"),
-            ("update", "a"),
-            ("delete", "b"),
-            ("delete", "x")
-        ]
-    );
+    let order = registry_tests::ops(&body["changeset"]);
+    assert_eq!(order, ["create y", "update a", "delete b", "delete x"]);
 }
 
 #[test]
