@@ -4,7 +4,7 @@
 //   3. wake-up delay: from sending a PUT /provider to the return of a long poll waiting on that
 //      register (median, p99), over SAMPLES samples; also how much later than the PUT's own
 //      response the poll returned;
-//   0. the floor: sequential GETs of a static file (served by wrangler dev without our code),
+//   0. a reference: sequential GETs of a static file (served by wrangler dev without our code),
 //      measured in the same run, so that the figures above can be read as ratios to it.
 // Usage: node bench/http.mjs [--requests N] [--samples N]   (after scripts/build.sh)
 import { performance } from "node:perf_hooks";
