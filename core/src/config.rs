@@ -34,6 +34,10 @@ pub struct Limits {
     pub query_cache_entries: usize,
     /// Compiled regexes kept in the LRU cache.
     pub pattern_cache_entries: usize,
+    /// Most stream connections (WebSocket and SSE) open at once.
+    pub max_sessions: usize,
+    /// Most watches on one connection.
+    pub max_watches_per_session: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +56,8 @@ impl Default for Limits {
             max_versions: None,
             query_cache_entries: 256,
             pattern_cache_entries: 256,
+            max_sessions: 10_000,
+            max_watches_per_session: 256,
         }
     }
 }

@@ -80,3 +80,47 @@ pub struct PendingRequest {
     /// When the request is dropped if no provider took it.
     pub expires_at: Millis,
 }
+
+/// Where a change request is in its life (SPEC §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Waiting for a provider to take it.
+    Pending,
+    /// A provider took it; its verdict is awaited.
+    Delivered,
+    /// The provider accepted it.
+    Accepted,
+    /// The provider rejected it.
+    Rejected,
+    /// A newer request for the same register replaced it while it was pending.
+    Superseded,
+    /// No provider took it, or gave no verdict, in time.
+    Expired,
+}
+
+impl RequestStatus {
+    /// Whether the status can no longer change.
+    pub fn is_final(self) -> bool {
+        !matches!(self, RequestStatus::Pending | RequestStatus::Delivered)
+    }
+}
+
+/// A change request that left the pending state: delivered (awaiting a verdict, until
+/// `expires_at`) or finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The request id.
+    pub id: u64,
+    /// The register it is for.
+    pub name: String,
+    /// The requested value.
+    pub value: Value,
+    /// Its status.
+    pub status: RequestStatus,
+    /// The provider's reason (rejections), or why it expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When a delivered request expires without a verdict.
+    pub expires_at: Millis,
+}

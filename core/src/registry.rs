@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::duration::Millis;
-use crate::entry::{Entry, Meta, PendingRequest, REGISTER_KIND};
+use crate::entry::{Entry, Meta, PendingRequest, RequestRecord, RequestStatus, REGISTER_KIND};
 use crate::history::{Changeset, ChangesetError, Op, OpKind, State, Version, ACTOR_TTL};
+use crate::requests::{record_of, RequestLog, VerdictError};
 use crate::store::{Commit, RegistryMeta, Snapshot};
 
 /// An entry as history records it: content and version, without the runtime expiry instant.
@@ -52,6 +53,8 @@ pub struct Registry {
     requests: BTreeMap<String, PendingRequest>,
     /// (expires_at, name) of every pending request.
     request_expiry: BTreeSet<(Millis, String)>,
+    /// Delivered and finished change requests.
+    log: RequestLog,
 }
 
 impl Registry {
@@ -59,6 +62,7 @@ impl Registry {
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
         let mut reg = Registry {
             meta: snapshot.meta,
+            log: RequestLog::from_records(snapshot.records),
             ..Registry::default()
         };
         for e in snapshot.entries {
@@ -110,14 +114,59 @@ impl Registry {
         self.requests.get(name)
     }
 
+    /// The delivered and finished change requests.
+    pub fn request_log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    /// A change request by id, whatever its status (`None`: never issued, or forgotten).
+    pub fn request(&self, id: u64) -> Option<RequestRecord> {
+        if let Some(r) = self.log.get(id) {
+            return Some(r.clone());
+        }
+        self.requests
+            .values()
+            .find(|r| r.id == id)
+            .map(|r| record_of(r, RequestStatus::Pending, None, r.expires_at))
+    }
+
+    /// Plans a provider's verdict on a request (pending or delivered).
+    pub fn plan_verdict(
+        &self,
+        id: u64,
+        accept: bool,
+        reason: Option<&str>,
+    ) -> Result<(Commit, RequestRecord), VerdictError> {
+        let mut commit = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
+        if let Some(p) = self.requests.values().find(|r| r.id == id) {
+            let status = if accept {
+                RequestStatus::Accepted
+            } else {
+                RequestStatus::Rejected
+            };
+            let record = record_of(p, status, reason, p.expires_at);
+            commit.delete_requests.push(p.name.clone());
+            commit.resolved.push(id);
+            commit.put_records.push(record.clone());
+            return Ok((commit, record));
+        }
+        let record = self.log.plan_verdict(id, accept, reason, &mut commit)?;
+        Ok((commit, record))
+    }
+
+    /// Adds to `commit` the forgetting of the oldest finished request records.
+    pub fn plan_prune_records(&self, commit: &mut Commit) {
+        self.log.plan_prune(commit);
+    }
+
     /// The earliest instant at which an entry or a change request expires.
     pub fn next_expiry(&self) -> Option<Millis> {
         let e = self.entry_expiry.first().map(|(t, _)| *t);
         let r = self.request_expiry.first().map(|(t, _)| *t);
-        match (e, r) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [e, r, self.log.next_expiry()].into_iter().flatten().min()
     }
 
     /// Whether any of `names` (all entries if `None`) changed, or any entry was deleted, after
@@ -269,6 +318,7 @@ impl Registry {
         let mut history = Vec::new();
         let mut puts = Vec::with_capacity(writes.len());
         let mut changed = Vec::new();
+        let mut implicit = Commit::default();
         for w in writes {
             let old = self.entries.get(&w.name);
             // Value and metadata decide whether consumers see a change; a new TTL duration is
@@ -293,6 +343,8 @@ impl Registry {
                     None => Op::create(history_entry(&entry)),
                 });
             }
+            self.log
+                .plan_implicit_accept(&w.name, &entry.data, &mut implicit);
             if !same {
                 changed.push(w.name);
             }
@@ -301,6 +353,8 @@ impl Registry {
         let mut commit = self.version_commit(now, actor, history);
         commit.put_entries = puts;
         commit.changed = changed;
+        commit.put_records = implicit.put_records;
+        commit.resolved = implicit.resolved;
         commit
     }
 
@@ -323,8 +377,17 @@ impl Registry {
             if *t > now {
                 break;
             }
+            let r = &self.requests[name];
             commit.delete_requests.push(name.clone());
+            commit.resolved.push(r.id);
+            commit.put_records.push(record_of(
+                r,
+                RequestStatus::Expired,
+                Some("no provider took it in time"),
+                r.expires_at,
+            ));
         }
+        self.log.plan_expiry(now, &mut commit);
         (!commit.is_empty()).then_some(commit)
     }
 
@@ -339,9 +402,21 @@ impl Registry {
             meta: self.meta,
             ..Commit::default()
         };
+        let mut batch: HashMap<String, usize> = HashMap::new();
         for (name, value) in requests {
             let id = commit.meta.next_request_id + 1;
             commit.meta.next_request_id = id;
+            // The latest request per register wins: the one it replaces is superseded.
+            let replaced = match batch.get(&name) {
+                Some(i) => Some(&commit.put_requests[*i]),
+                None => self.requests.get(&name),
+            };
+            if let Some(old) = replaced {
+                let record = record_of(old, RequestStatus::Superseded, None, old.expires_at);
+                commit.resolved.push(old.id);
+                commit.put_records.push(record);
+            }
+            batch.insert(name.clone(), commit.put_requests.len());
             commit.requested.push(name.clone());
             commit.put_requests.push(PendingRequest {
                 name,
@@ -359,8 +434,14 @@ impl Registry {
         names.filter(|n| !self.requests.contains_key(*n)).count()
     }
 
-    /// Plans taking (consuming) the pending requests for `names` (all if `None`).
-    pub fn plan_take_requests(&self, names: Option<&[String]>) -> (Commit, Vec<PendingRequest>) {
+    /// Plans taking (consuming) the pending requests for `names` (all if `None`): they become
+    /// delivered, awaiting a verdict until `now + ttl_ms`.
+    pub fn plan_take_requests(
+        &self,
+        names: Option<&[String]>,
+        now: Millis,
+        ttl_ms: Millis,
+    ) -> (Commit, Vec<PendingRequest>) {
         let taken: Vec<PendingRequest> = match names {
             None => self.requests.values().cloned().collect(),
             Some(names) => {
@@ -375,6 +456,17 @@ impl Registry {
         let commit = Commit {
             meta: self.meta,
             delete_requests: taken.iter().map(|r| r.name.clone()).collect(),
+            put_records: taken
+                .iter()
+                .map(|r| {
+                    record_of(
+                        r,
+                        RequestStatus::Delivered,
+                        None,
+                        now.saturating_add(ttl_ms),
+                    )
+                })
+                .collect(),
             ..Commit::default()
         };
         (commit, taken)
@@ -383,6 +475,7 @@ impl Registry {
     /// Applies a commit the store has accepted (taking its entries and requests).
     pub fn apply(&mut self, commit: Commit) {
         self.meta = commit.meta;
+        self.log.apply(&commit);
         for id in &commit.delete_entries {
             if let Some(old) = self.entries.remove(id) {
                 if let Some(t) = old.expires_at {

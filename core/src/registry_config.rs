@@ -27,6 +27,13 @@ pub struct RegistryConfig {
     /// Most operations in one transaction.
     #[serde(default = "default_max_ops")]
     pub max_ops: usize,
+    /// How long a transaction waits for remote validators' verdicts (no verdict = rejected).
+    #[serde(default = "default_validator_timeout_ms")]
+    pub validator_timeout_ms: u64,
+}
+
+fn default_validator_timeout_ms() -> u64 {
+    30_000
 }
 
 fn default_dependency_patterns() -> Vec<String> {
@@ -52,6 +59,7 @@ impl Default for RegistryConfig {
             non_propagated_kinds: default_non_propagated(),
             retention_versions: None,
             max_ops: default_max_ops(),
+            validator_timeout_ms: default_validator_timeout_ms(),
         }
     }
 }

@@ -36,8 +36,12 @@ pub struct Service<S: Store> {
     pub(crate) waiters: Waiters,
     pub(crate) limits: Limits,
     pub(crate) queries: crate::query::QueryCache,
-    woken: Vec<WaiterId>,
+    pub(crate) woken: Vec<WaiterId>,
     poisoned: bool,
+    pub(crate) sessions: crate::stream::Sessions,
+    pub(crate) pending_tx: crate::validators::PendingTxs,
+    /// The `now` of the call in progress (set on entry to every call that can commit).
+    pub(crate) clock: Millis,
     /// Limits as configured by the host (the registry config may override some).
     pub(crate) host_limits: Limits,
     pub(crate) config: crate::registry_config::Config,
@@ -72,6 +76,9 @@ impl<S: Store> Service<S> {
             limits,
             woken: Vec::new(),
             poisoned: false,
+            sessions: Default::default(),
+            pending_tx: Default::default(),
+            clock: 0,
             config: Default::default(),
             deps: Default::default(),
             listeners: vec![Box::new(crate::listen::DependencyIntegrity)],
@@ -187,6 +194,13 @@ impl<S: Store> Service<S> {
         .with_reasons(reasons))
     }
 
+    /// Tells the listeners a transaction they accepted will not be written.
+    pub(crate) fn listeners_discard(&mut self) {
+        for l in self.listeners.iter_mut() {
+            l.discard();
+        }
+    }
+
     /// Tells the listeners a transaction they accepted was written.
     pub(crate) fn listeners_committed(&mut self, version: u64) {
         for l in self.listeners.iter_mut() {
@@ -252,6 +266,7 @@ impl<S: Store> Service<S> {
     /// Expires everything due at `now` (called on the alarm and before every request, so an
     /// expired register is never served even if the alarm is late).
     pub fn on_alarm(&mut self, now: Millis) -> Result<(), ApiError> {
+        self.clock = self.clock.max(now);
         match self.registry.plan_expiry(now) {
             Some(commit) => self.commit(commit),
             None => Ok(()),
@@ -275,7 +290,9 @@ impl<S: Store> Service<S> {
         };
         let result = self.on_alarm(now).and_then(|()| match w.kind {
             WaitKind::Values => Ok(self.values_response(w.names.as_deref())),
-            WaitKind::Requests => self.take_requests_response(w.names.as_deref()),
+            WaitKind::Requests => self.take_requests_response(w.names.as_deref(), now),
+            WaitKind::Outcome => self.outcome_response(w.names.as_deref()),
+            WaitKind::Tx => self.finish_pending_tx(waiter, now),
         });
         let response = result.unwrap_or_else(|e| e.to_response());
         match self.stamp(Reply::Respond(response)) {
@@ -312,6 +329,9 @@ impl<S: Store> Service<S> {
 
     /// Forgets a held long poll whose client went away (its requests stay pending).
     pub fn cancel(&mut self, waiter: WaiterId) {
+        if self.is_pending_tx(waiter) {
+            self.drop_pending_tx(waiter);
+        }
         self.waiters.remove(waiter);
     }
 
@@ -350,6 +370,7 @@ impl<S: Store> Service<S> {
                 }
             }
         }
+        self.registry.plan_prune_records(&mut commit);
         if let Err(e) = self.store.commit(&commit) {
             self.poisoned = true;
             return Err(ApiError::storage(e));
@@ -367,6 +388,18 @@ impl<S: Store> Service<S> {
         } else {
             self.waiters.wake(WaitKind::Requests, &commit.requested)
         };
+        let outcomes = if commit.resolved.is_empty() || self.waiters.is_empty() {
+            Vec::new()
+        } else {
+            let ids: Vec<String> = commit.resolved.iter().map(u64::to_string).collect();
+            self.waiters.wake(WaitKind::Outcome, &ids)
+        };
+        let streamed = match &commit.version {
+            Some(v) if self.sessions.watch_count() > 0 => Some(v.clone()),
+            _ => None,
+        };
+        let resolved = std::mem::take(&mut commit.resolved);
+        let requested = std::mem::take(&mut commit.requested);
         let touched: Vec<String> = commit
             .version
             .as_ref()
@@ -390,6 +423,14 @@ impl<S: Store> Service<S> {
         }
         self.woken.extend(values);
         self.woken.extend(requests.into_iter().rev());
+        self.woken.extend(outcomes);
+        if let Some(v) = streamed {
+            self.fan_out(&v);
+        }
+        self.send_outcomes(&resolved);
+        if !requested.is_empty() && !self.sessions.providers.is_empty() {
+            self.deliver_requests(&requested, self.clock)?;
+        }
         Ok(())
     }
 
@@ -421,6 +462,12 @@ impl<S: Store> Service<S> {
                 _ => Err(ApiError::not_found(&req.path)),
             };
         }
+        if let Some(rest) = req.path.strip_prefix("/v1/requests") {
+            if rest.is_empty() || rest.starts_with('/') {
+                self.on_alarm(now)?;
+                return self.v1_requests(method, rest, &req.query, &req.body, now);
+            }
+        }
         if let Some(v) = req.path.strip_prefix("/v1/versions/") {
             self.on_alarm(now)?;
             return if method == "GET" {
@@ -436,6 +483,16 @@ impl<S: Store> Service<S> {
             "/v1/health" | "/v1/entries" | "/v1/versions" | "/v1/diff" | "/v1/state" => &["GET"],
             "/v1/rollback" | "/v1/tx" => &["POST"],
             "/v1/config" => &["GET", "PUT"],
+            "/v1/ws" | "/v1/watch" => {
+                return Err(ApiError::new(
+                    400,
+                    "stream_required",
+                    format!(
+                        "{path} is a stream: open it as a WebSocket (/v1/ws) or an event stream \
+                         (GET /v1/watch, Accept: text/event-stream)"
+                    ),
+                ))
+            }
             _ => return Err(ApiError::not_found(&req.path)),
         };
         if !allowed.contains(&method) {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::entry::{Entry, PendingRequest};
+use crate::entry::{Entry, PendingRequest, RequestRecord};
 use crate::history::{Checkpoint, Version};
 
 /// Registry-wide counters, persisted with every commit.
@@ -38,6 +38,14 @@ pub struct Commit {
     pub put_requests: Vec<PendingRequest>,
     /// Names whose pending change request is removed (taken or expired).
     pub delete_requests: Vec<String>,
+    /// Change requests that left the pending state or changed status (delivered, finished).
+    pub put_records: Vec<RequestRecord>,
+    /// Ids of finished request records forgotten (only the newest are kept).
+    pub delete_records: Vec<u64>,
+    /// Ids of requests that reached a final status (wakes whoever awaits them); not persisted.
+    pub resolved: Vec<u64>,
+    /// Requests taken by this commit, to hand to the providers that took them; not persisted.
+    pub taken: Vec<PendingRequest>,
     /// Names whose visible state changed (wakes consumers); not persisted.
     pub changed: Vec<String>,
     /// Names that got a new change request (wakes providers); not persisted.
@@ -58,6 +66,8 @@ impl Commit {
             && self.version.is_none()
             && self.put_requests.is_empty()
             && self.delete_requests.is_empty()
+            && self.put_records.is_empty()
+            && self.delete_records.is_empty()
     }
 }
 
@@ -70,6 +80,8 @@ pub struct Snapshot {
     pub entries: Vec<Entry>,
     /// All pending change requests.
     pub requests: Vec<PendingRequest>,
+    /// Delivered and recently finished change requests.
+    pub records: Vec<RequestRecord>,
 }
 
 /// A storage failure reported by the host.
@@ -107,6 +119,7 @@ pub struct MemStore {
     meta: RegistryMeta,
     entries: BTreeMap<String, Entry>,
     requests: BTreeMap<String, PendingRequest>,
+    records: BTreeMap<u64, RequestRecord>,
     versions: BTreeMap<u64, Version>,
     checkpoints: BTreeMap<u64, Checkpoint>,
     /// When set, the next commit fails (fault injection).
@@ -121,6 +134,7 @@ impl Store for MemStore {
             meta: self.meta,
             entries: self.entries.values().cloned().collect(),
             requests: self.requests.values().cloned().collect(),
+            records: self.records.values().cloned().collect(),
         })
     }
 
@@ -140,6 +154,12 @@ impl Store for MemStore {
         }
         for r in &commit.put_requests {
             self.requests.insert(r.name.clone(), r.clone());
+        }
+        for id in &commit.delete_records {
+            self.records.remove(id);
+        }
+        for r in &commit.put_records {
+            self.records.insert(r.id, r.clone());
         }
         if let Some(v) = &commit.version {
             self.versions.insert(v.version, v.clone());

@@ -13,6 +13,10 @@ pub enum WaitKind {
     Values,
     /// `GET /provider`: a change request for a named register.
     Requests,
+    /// `GET /v1/requests/{id}?wait=`: the request (named by its id) reaching a final status.
+    Outcome,
+    /// A transaction (named by its id) awaiting remote validators.
+    Tx,
 }
 
 /// One held long poll.

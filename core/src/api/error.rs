@@ -106,13 +106,18 @@ impl ApiError {
         )
     }
 
+    /// The `error` object: `{"code","message","reasons"?}` (plus `status` on streams).
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({"code": self.code, "message": self.message});
+        if !self.reasons.is_empty() {
+            body["reasons"] = json!(self.reasons);
+        }
+        body
+    }
+
     /// Renders the error as a JSON response.
     pub fn to_response(&self) -> HttpResponse {
-        let mut body = json!({"error": {"code": self.code, "message": self.message}});
-        if !self.reasons.is_empty() {
-            body["error"]["reasons"] = json!(self.reasons);
-        }
-        HttpResponse::json(self.status, &body)
+        HttpResponse::json(self.status, &json!({"error": self.body()}))
     }
 
     /// Attaches every reason.

@@ -34,7 +34,11 @@ impl<S: Store> Service<S> {
     pub(crate) fn provider_get(&mut self, query: &str, now: Millis) -> Result<Reply, ApiError> {
         let params = parse_poll_params(query)?;
         self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
-        let (commit, taken) = self.registry.plan_take_requests(params.names.as_deref());
+        let (commit, taken) = self.registry.plan_take_requests(
+            params.names.as_deref(),
+            now,
+            self.limits.request_ttl_ms,
+        );
         if !taken.is_empty() || params.wait_ms <= 0 {
             self.commit(commit)?;
             return Ok(Reply::Respond(requests_response(taken)));
@@ -142,8 +146,11 @@ impl<S: Store> Service<S> {
     pub(crate) fn take_requests_response(
         &mut self,
         names: Option<&[String]>,
+        now: Millis,
     ) -> Result<HttpResponse, ApiError> {
-        let (commit, taken) = self.registry.plan_take_requests(names);
+        let (commit, taken) =
+            self.registry
+                .plan_take_requests(names, now, self.limits.request_ttl_ms);
         self.commit(commit)?;
         Ok(requests_response(taken))
     }
@@ -178,12 +185,25 @@ fn registers_doc(registers: Map<String, Value>) -> Value {
     Value::Object(doc)
 }
 
+/// The taken requests in reg's shape; their ids travel in the `X-Request-Ids` header (a JSON
+/// object name → id) so that a provider can answer with a verdict.
 fn requests_response(taken: Vec<crate::entry::PendingRequest>) -> HttpResponse {
     let mut registers = Map::new();
+    let ids: Map<String, Value> = taken
+        .iter()
+        .map(|r| (r.name.clone(), Value::from(r.id)))
+        .collect();
     for r in taken {
         let mut item = Map::new();
         item.insert("value".into(), r.value);
         registers.insert(r.name, Value::Object(item));
     }
-    HttpResponse::json(200, &registers_doc(registers))
+    let response = HttpResponse::json(200, &registers_doc(registers));
+    if ids.is_empty() {
+        return response;
+    }
+    response.with_header(REQUEST_IDS_HEADER, Value::Object(ids).to_string())
 }
+
+/// Header of `GET /provider` answers: the ids of the requests taken, by name.
+pub const REQUEST_IDS_HEADER: &str = "x-request-ids";

@@ -210,16 +210,18 @@ impl<S: Store> Service<S> {
             Some(if created {
                 Op::create(entry)
             } else {
-                Op::update(current.expect("present").clone(), entry)
+                Op::update(
+                    crate::registry::history_entry(current.expect("present")),
+                    entry,
+                )
             })
         };
         if let Some(op) = op {
-            let ops = vec![op];
-            self.run_listeners(&ops, &|_| Some(0))?;
-            let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
-            self.commit(commit)?;
-            let version = self.registry.head();
-            self.listeners_committed(version);
+            let respond = crate::validators::Respond::Put {
+                id: id.to_string(),
+                created,
+            };
+            return self.finish_ops(vec![op], vec![id.to_string()], respond, now);
         }
         let e = self.registry.get(id).expect("just written");
         Ok(Reply::Respond(HttpResponse::json(
@@ -243,15 +245,8 @@ impl<S: Store> Service<S> {
         let current = self.registry.get(id).ok_or_else(|| entry_not_found(id))?;
         check_if_version(id, Some(current), if_version)?;
         let ops = vec![Op::delete(crate::registry::history_entry(current))];
-        self.run_listeners(&ops, &|_| Some(0))?;
-        let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
-        self.commit(commit)?;
-        let version = self.registry.head();
-        self.listeners_committed(version);
-        Ok(Reply::Respond(HttpResponse::json(
-            200,
-            &json!({ "version": self.registry.head() }),
-        )))
+        let respond = crate::validators::Respond::Delete;
+        self.finish_ops(ops, vec![id.to_string()], respond, now)
     }
 }
 

@@ -222,23 +222,8 @@ impl<S: Store> Service<S> {
             )));
         }
         let ordered = self.order_ops(ops)?;
-        let index_of = |id: &str| tx.ops.iter().position(|t| t.id == id);
-        self.run_listeners(&ordered, &index_of)?;
-        let commit = self.registry.plan_changeset(now, ACTOR_API, ordered);
-        let changeset = commit
-            .version
-            .as_ref()
-            .map(|v| v.changeset.clone())
-            .unwrap_or_default();
-        self.commit(commit)?;
-        let version = self.registry.head();
-        if !changeset.is_empty() {
-            self.listeners_committed(version);
-        }
-        Ok(Reply::Respond(HttpResponse::json(
-            200,
-            &json!({"version": version, "changeset": changeset}),
-        )))
+        let order = tx.ops.into_iter().map(|t| t.id).collect();
+        self.finish_ops(ordered, order, crate::validators::Respond::Tx, now)
     }
 
     /// `GET /v1/config`.

@@ -1,0 +1,292 @@
+//! Change requests with ids and outcomes (`/v1/requests`), shared with the stream protocol, and
+//! the opening of an SSE watch (`GET /v1/watch`). See `docs/protocol.md`.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::http::HttpResponse;
+use super::query::{parse_pairs, parse_poll_params};
+use crate::duration::Millis;
+use crate::entry::{RequestRecord, REGISTER_KIND};
+use crate::registry::RegisterWrite;
+use crate::requests::VerdictError;
+use crate::service::{Reply, Service};
+use crate::store::Store;
+use crate::stream::watch::WatchSpec;
+use crate::stream::ConnId;
+use crate::waiters::WaitKind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRequest {
+    name: String,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerdictBody {
+    accept: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    apply: bool,
+}
+
+/// The JSON of a request record.
+pub fn record_json(r: &RequestRecord) -> Value {
+    let mut v = json!({"request": r.id, "name": r.name, "value": r.value, "status": r.status});
+    if let Some(reason) = &r.reason {
+        v["reason"] = json!(reason);
+    }
+    v
+}
+
+fn parse_id(text: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>().map_err(|_| {
+        ApiError::new(
+            400,
+            "invalid_request_id",
+            format!("invalid request id {text:?}"),
+        )
+    })
+}
+
+fn unknown(id: u64) -> ApiError {
+    ApiError::new(
+        404,
+        "unknown_request",
+        format!("no change request {id} (never issued, or forgotten)"),
+    )
+}
+
+impl<S: Store> Service<S> {
+    /// Makes one change request (the latest per register wins); returns its id. `conn`, when
+    /// given, is the stream session told of its outcome.
+    pub(crate) fn make_request(
+        &mut self,
+        name: String,
+        value: Value,
+        now: Millis,
+        conn: Option<ConnId>,
+    ) -> Result<u64, ApiError> {
+        let added = self.registry.new_request_count(std::iter::once(&name));
+        if self.registry.pending_requests() + added > self.limits.max_pending_requests {
+            return Err(ApiError::capacity(format!(
+                "too many pending change requests (limit {}); providers must take some first",
+                self.limits.max_pending_requests
+            )));
+        }
+        let commit = self.registry.plan_request_changes(
+            now,
+            self.limits.request_ttl_ms,
+            vec![(name, value)],
+        );
+        let id = commit.meta.next_request_id;
+        if let Some(conn) = conn {
+            self.sessions.requesters.insert(id, conn);
+            if let Some(s) = self.sessions.map.get_mut(&conn) {
+                s.state.requested.insert(id);
+                self.sessions.dirty.insert(conn);
+            }
+        }
+        if let Err(e) = self.commit(commit) {
+            self.sessions.requesters.remove(&id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// A provider's verdict; with `apply`, the register takes the requested value in the same
+    /// version (metadata and TTL kept; a new register gets the default TTL).
+    pub(crate) fn verdict(
+        &mut self,
+        id: u64,
+        accept: bool,
+        reason: Option<&str>,
+        apply: bool,
+        now: Millis,
+    ) -> Result<RequestRecord, ApiError> {
+        let (verdict, record) =
+            self.registry
+                .plan_verdict(id, accept, reason)
+                .map_err(|e| match e {
+                    VerdictError::Unknown(id) => unknown(id),
+                    VerdictError::Finished(..) => {
+                        ApiError::new(409, "request_finished", e.to_string())
+                    }
+                })?;
+        let mut commit = if apply {
+            let current = self.registry.get(&record.name);
+            if let Some(e) = current.filter(|e| e.kind != REGISTER_KIND) {
+                return Err(ApiError::new(
+                    409,
+                    "kind_conflict",
+                    format!(
+                        "{:?} is an entry of kind {:?}, not a register; nothing was written",
+                        record.name, e.kind
+                    ),
+                ));
+            }
+            if current.is_none() && self.registry.len() >= self.limits.max_entries {
+                return Err(ApiError::capacity(format!(
+                    "the registry holds its maximum of {} entries",
+                    self.limits.max_entries
+                )));
+            }
+            let write = RegisterWrite {
+                name: record.name.clone(),
+                value: record.value.clone(),
+                metadata: current.map(|e| e.meta.clone()).unwrap_or_default(),
+                ttl_ms: current
+                    .and_then(|e| e.ttl_ms)
+                    .unwrap_or(self.limits.default_ttl_ms),
+            };
+            self.registry
+                .plan_set_registers(now, "provider", vec![write])
+        } else {
+            crate::store::Commit {
+                meta: self.registry.meta(),
+                ..Default::default()
+            }
+        };
+        commit.delete_requests.extend(verdict.delete_requests);
+        commit.put_records.retain(|r| r.id != id);
+        commit.put_records.extend(verdict.put_records);
+        commit.resolved.retain(|r| *r != id);
+        commit.resolved.extend(verdict.resolved);
+        self.commit(commit)?;
+        Ok(record)
+    }
+
+    /// `/v1/requests…` routes (`rest` is what follows `/v1/requests`).
+    pub(crate) fn v1_requests(
+        &mut self,
+        method: &str,
+        rest: &str,
+        query: &str,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
+        let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        match (method, parts.as_slice()) {
+            ("POST", [""]) => {
+                let r: NewRequest = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::invalid_request(format!("request body: {e}")))?;
+                let id = self.make_request(r.name, r.value, now, None)?;
+                let record = self.registry.request(id).ok_or_else(|| unknown(id))?;
+                Ok(Reply::Respond(HttpResponse::json(
+                    202,
+                    &record_json(&record),
+                )))
+            }
+            ("GET", [id]) if !id.is_empty() => {
+                let id = parse_id(id)?;
+                let record = self.registry.request(id).ok_or_else(|| unknown(id))?;
+                let params = parse_poll_params(query)?;
+                if record.status.is_final() || params.wait_ms <= 0 {
+                    return Ok(Reply::Respond(HttpResponse::json(
+                        200,
+                        &record_json(&record),
+                    )));
+                }
+                if self.waiters.len() >= self.limits.max_waiters {
+                    return Err(ApiError::capacity(format!(
+                        "too many long polls held (limit {}); retry later",
+                        self.limits.max_waiters
+                    )));
+                }
+                let wait = (params.wait_ms as u64).min(self.limits.max_wait_ms);
+                let waiter = self
+                    .waiters
+                    .add(WaitKind::Outcome, Some(vec![id.to_string()]));
+                Ok(Reply::Wait {
+                    waiter,
+                    deadline: now.saturating_add(wait),
+                })
+            }
+            ("POST", [id, "verdict"]) => {
+                let id = parse_id(id)?;
+                let v: VerdictBody = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::invalid_request(format!("verdict body: {e}")))?;
+                if v.apply && !v.accept {
+                    return Err(ApiError::invalid_request("apply needs accept"));
+                }
+                let record = self.verdict(id, v.accept, v.reason.as_deref(), v.apply, now)?;
+                let record = self.registry.request(record.id).unwrap_or(record);
+                Ok(Reply::Respond(HttpResponse::json(
+                    200,
+                    &record_json(&record),
+                )))
+            }
+            (_, [""]) | (_, [_]) | (_, [_, "verdict"]) => Err(ApiError::method_not_allowed(method)),
+            _ => Err(ApiError::not_found(&format!("/v1/requests{rest}"))),
+        }
+    }
+
+    /// The answer to a held `GET /v1/requests/{id}?wait=`: the request as it is now.
+    pub(crate) fn outcome_response(
+        &self,
+        names: Option<&[String]>,
+    ) -> Result<HttpResponse, ApiError> {
+        let id = names
+            .and_then(|n| n.first())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        let record = self.registry.request(id).ok_or_else(|| unknown(id))?;
+        Ok(HttpResponse::json(200, &record_json(&record)))
+    }
+
+    /// Opens an SSE watch (`GET /v1/watch?name=…|where=…&since=…`) as a session of `conn`:
+    /// its first messages are queued at once. `last_event_id` (the `Last-Event-ID` header)
+    /// stands for `since` when the query has none.
+    pub fn open_watch(
+        &mut self,
+        conn: ConnId,
+        query: &str,
+        last_event_id: Option<&str>,
+        now: Millis,
+    ) -> Result<(), ApiError> {
+        self.on_alarm(now)?;
+        let pairs = parse_pairs(query)?;
+        let poll = parse_poll_params(query)?;
+        let criteria: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k == "where")
+            .map(|(_, v)| v.clone())
+            .collect();
+        if poll.names.is_some() && !criteria.is_empty() {
+            return Err(ApiError::invalid_request(
+                "give names (name=, names=) or criteria (where=), not both",
+            ));
+        }
+        let since = match (poll.since, last_event_id.map(str::trim)) {
+            (Some(s), _) => Some(s),
+            (None, Some(text)) if !text.is_empty() => Some(text.parse::<u64>().map_err(|_| {
+                ApiError::new(
+                    400,
+                    "invalid_since",
+                    format!("invalid Last-Event-ID {text:?}"),
+                )
+            })?),
+            _ => None,
+        };
+        let spec = match poll.names {
+            Some(names) => WatchSpec {
+                names: Some(names),
+                criteria: None,
+            },
+            None => WatchSpec {
+                names: None,
+                criteria: Some(criteria),
+            },
+        };
+        self.open_session(conn)?;
+        if let Err(e) = self.watch(conn, "sse", spec, since) {
+            self.close_session(conn);
+            return Err(e);
+        }
+        Ok(())
+    }
+}

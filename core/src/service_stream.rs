@@ -1,0 +1,415 @@
+//! Sessions of stream clients (WebSocket, SSE) on a [`Service`]: their messages, the initial
+//! snapshot or lossless backlog of a watch, and the fan-out of every version, request and
+//! outcome to the sessions concerned. See `docs/protocol.md`, "Streams".
+
+use serde_json::{json, Value};
+
+use crate::api::ApiError;
+use crate::duration::Millis;
+use crate::history::Version;
+use crate::service::Service;
+use crate::store::{Commit, Store};
+use crate::stream::message::{decode, ClientMsg};
+use crate::stream::watch::{Watch, WatchSpec};
+use crate::stream::{ConnId, Outgoing, Session, SessionState};
+
+/// Versions read from the store at a time while replaying a backlog.
+const BACKLOG_CHUNK: u64 = 256;
+
+impl<S: Store> Service<S> {
+    /// Opens a session for a new connection.
+    pub fn open_session(&mut self, conn: ConnId) -> Result<(), ApiError> {
+        if !self.sessions.map.contains_key(&conn)
+            && self.sessions.map.len() >= self.limits.max_sessions
+        {
+            return Err(ApiError::capacity(format!(
+                "too many stream connections (limit {}); retry later",
+                self.limits.max_sessions
+            )));
+        }
+        self.sessions.map.entry(conn).or_default();
+        Ok(())
+    }
+
+    /// Restores a session kept by a hibernating host: its watches continue from the current
+    /// head (nothing can have changed while the object was away), its provides and validators
+    /// are active again. Parts that no longer compile are dropped.
+    pub fn restore_session(&mut self, conn: ConnId, state: SessionState) {
+        let mut session = Session::default();
+        for (id, spec) in &state.watches {
+            if let Ok(w) = self.compile_watch(spec) {
+                session.watches.insert(id.clone(), w);
+            }
+        }
+        for (id, criteria) in &state.validators {
+            if let Ok(c) = self.compile_criteria(criteria) {
+                session.validators.insert(id.clone(), c);
+            }
+        }
+        for name in &state.provides {
+            self.sessions.add_provider(conn, name);
+        }
+        for id in &state.requested {
+            self.sessions.requesters.insert(*id, conn);
+        }
+        session.state = state;
+        self.sessions.map.insert(conn, session);
+    }
+
+    /// Closes a session: its provides and watches end; transactions awaiting its validators'
+    /// verdicts are rejected.
+    pub fn close_session(&mut self, conn: ConnId) {
+        let Some(session) = self.sessions.map.remove(&conn) else {
+            return;
+        };
+        for name in &session.state.provides {
+            self.sessions.remove_provider(conn, name);
+        }
+        for id in &session.state.requested {
+            self.sessions.requesters.remove(id);
+        }
+        self.sessions.dirty.remove(&conn);
+        self.validators_gone(conn);
+    }
+
+    /// The subscriptions of a session (what a hibernating host keeps with the socket).
+    pub fn session_state(&self, conn: ConnId) -> Option<&SessionState> {
+        self.sessions.map.get(&conn).map(|s| &s.state)
+    }
+
+    /// Sessions whose [`SessionState`] changed since the last call.
+    pub fn take_dirty_sessions(&mut self) -> Vec<ConnId> {
+        std::mem::take(&mut self.sessions.dirty)
+            .into_iter()
+            .collect()
+    }
+
+    /// Messages to send, in order.
+    pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.sessions.out)
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.map.len()
+    }
+
+    /// Handles one text message of a session at `now`; the reply (`ok`/`error`) and anything
+    /// else it causes are queued for [`Service::take_outgoing`].
+    pub fn on_message(&mut self, conn: ConnId, text: &str, now: Millis) {
+        if !self.sessions.map.contains_key(&conn) {
+            return;
+        }
+        let (reference, result) = match decode(text) {
+            Err((reference, e)) => (reference, Err(e)),
+            Ok(incoming) => {
+                let r = self
+                    .on_alarm(now)
+                    .and_then(|()| self.dispatch(conn, incoming.msg, now));
+                (incoming.reference, r)
+            }
+        };
+        let reply = match result {
+            Ok(None) => return,
+            Ok(Some(mut extra)) => {
+                extra["type"] = json!("ok");
+                extra["ref"] = reference;
+                extra
+            }
+            Err(e) => json!({"type": "error", "ref": reference, "error": e.body()}),
+        };
+        let event = if reply["type"] == "ok" { "ok" } else { "error" };
+        self.sessions.send(conn, event, None, &reply);
+    }
+
+    fn dispatch(
+        &mut self,
+        conn: ConnId,
+        msg: ClientMsg,
+        now: Millis,
+    ) -> Result<Option<Value>, ApiError> {
+        match msg {
+            ClientMsg::Ping => {
+                self.sessions
+                    .send(conn, "pong", None, &json!({"type": "pong"}));
+                Ok(None)
+            }
+            ClientMsg::Watch { watch, spec, since } => {
+                self.watch(conn, &watch, spec, since)?;
+                Ok(None)
+            }
+            ClientMsg::Unwatch { watch } => {
+                let session = self.session_mut(conn);
+                session.watches.remove(&watch);
+                session.state.watches.remove(&watch);
+                self.sessions.dirty.insert(conn);
+                Ok(Some(json!({})))
+            }
+            ClientMsg::Provide { body, names } => {
+                self.provider_put(&body, now)?;
+                let fresh: Vec<String> = names
+                    .iter()
+                    .filter(|n| self.session_mut(conn).state.provides.insert((*n).clone()))
+                    .cloned()
+                    .collect();
+                for n in &names {
+                    self.sessions.add_provider(conn, n);
+                }
+                if !fresh.is_empty() {
+                    self.sessions.dirty.insert(conn);
+                }
+                self.deliver_requests(&names, now)?;
+                Ok(Some(json!({"version": self.registry.head()})))
+            }
+            ClientMsg::Unprovide { names } => {
+                for n in &names {
+                    self.session_mut(conn).state.provides.remove(n);
+                    self.sessions.remove_provider(conn, n);
+                }
+                self.sessions.dirty.insert(conn);
+                Ok(Some(json!({})))
+            }
+            ClientMsg::Request { name, value } => {
+                let id = self.make_request(name, value, now, Some(conn))?;
+                let status = self
+                    .registry
+                    .request(id)
+                    .map(|r| crate::requests::status_name(r.status));
+                Ok(Some(json!({"request": id, "status": status})))
+            }
+            ClientMsg::Verdict {
+                request,
+                accept,
+                reason,
+                apply,
+            } => {
+                let record = self.verdict(request, accept, reason.as_deref(), apply, now)?;
+                Ok(Some(json!({"request": record.id, "status": record.status})))
+            }
+            ClientMsg::Validate {
+                validator,
+                criteria,
+            } => {
+                let compiled = self.compile_criteria(&criteria)?;
+                let session = self.session_mut(conn);
+                session.validators.insert(validator.clone(), compiled);
+                session.state.validators.insert(validator, criteria);
+                self.sessions.dirty.insert(conn);
+                Ok(Some(json!({})))
+            }
+            ClientMsg::Unvalidate { validator } => {
+                let session = self.session_mut(conn);
+                session.validators.remove(&validator);
+                session.state.validators.remove(&validator);
+                self.sessions.dirty.insert(conn);
+                self.validator_gone(conn, &validator, "unregistered");
+                Ok(Some(json!({})))
+            }
+            ClientMsg::Decide {
+                tx,
+                validator,
+                accept,
+                reason,
+            } => {
+                self.decide(conn, tx, &validator, accept, reason)?;
+                Ok(Some(json!({})))
+            }
+        }
+    }
+
+    fn session_mut(&mut self, conn: ConnId) -> &mut Session {
+        self.sessions.map.entry(conn).or_default()
+    }
+
+    /// Compiles query criteria given as texts (an empty list selects everything).
+    pub(crate) fn compile_criteria(
+        &mut self,
+        criteria: &[String],
+    ) -> Result<crate::query::eval::Compiled, ApiError> {
+        let parsed = crate::query::parse::parse_criteria(criteria)?;
+        Ok(self.queries.compile(&parsed)?)
+    }
+
+    fn compile_watch(&mut self, spec: &WatchSpec) -> Result<Watch, ApiError> {
+        match (&spec.names, &spec.criteria) {
+            (Some(names), _) => {
+                if names.len() > self.limits.max_names_per_request {
+                    return Err(ApiError::too_large(format!(
+                        "{} names in one watch, over the limit of {}",
+                        names.len(),
+                        self.limits.max_names_per_request
+                    )));
+                }
+                Ok(Watch::Names(names.iter().cloned().collect()))
+            }
+            (None, Some(criteria)) => Ok(Watch::Query(self.compile_criteria(criteria)?)),
+            (None, None) => Ok(Watch::Query(self.compile_criteria(&[])?)),
+        }
+    }
+
+    /// Starts (or replaces) a watch: a snapshot (no `since`, or one older than retention) or
+    /// the backlog of every matching change after `since`, then `synced`, then live changes.
+    pub fn watch(
+        &mut self,
+        conn: ConnId,
+        id: &str,
+        spec: WatchSpec,
+        since: Option<u64>,
+    ) -> Result<(), ApiError> {
+        let head = self.registry.head();
+        if let Some(s) = since.filter(|s| *s > head) {
+            return Err(ApiError::new(
+                400,
+                "invalid_since",
+                format!("since={s} is ahead of the registry (version {head})"),
+            ));
+        }
+        let session = self.sessions.map.get(&conn);
+        let count = session.map_or(0, |s| s.watches.len());
+        let replacing = session.is_some_and(|s| s.watches.contains_key(id));
+        if !replacing && count >= self.limits.max_watches_per_session {
+            return Err(ApiError::capacity(format!(
+                "too many watches on one connection (limit {})",
+                self.limits.max_watches_per_session
+            )));
+        }
+        let watch = self.compile_watch(&spec)?;
+        let base = self.registry.meta().base;
+        match since {
+            Some(s) if s >= base => self.send_backlog(conn, id, &watch, s, head)?,
+            _ => self.send_snapshot(conn, id, &watch, &spec),
+        }
+        self.sessions.send(
+            conn,
+            "synced",
+            Some(head),
+            &json!({"type": "synced", "watch": id, "version": head}),
+        );
+        let session = self.session_mut(conn);
+        session.watches.insert(id.to_string(), watch);
+        session.state.watches.insert(id.to_string(), spec);
+        self.sessions.dirty.insert(conn);
+        Ok(())
+    }
+
+    fn send_snapshot(&mut self, conn: ConnId, id: &str, watch: &Watch, spec: &WatchSpec) {
+        let silent = |kind: &str| self.config.is_silent(kind);
+        let entries: Vec<&crate::Entry> = match (watch, &spec.names) {
+            (Watch::Names(_), Some(names)) => {
+                let mut seen = std::collections::BTreeSet::new();
+                names
+                    .iter()
+                    .filter(|n| seen.insert(n.as_str()))
+                    .filter_map(|n| self.registry.get(n))
+                    .filter(|e| !silent(&e.kind))
+                    .collect()
+            }
+            (Watch::Query(q), _) => self
+                .registry
+                .entries()
+                .filter(|e| !silent(&e.kind) && q.matches(e))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let head = self.registry.head();
+        let msg = json!({"type": "snapshot", "watch": id, "version": head, "entries": entries});
+        self.sessions.send(conn, "snapshot", Some(head), &msg);
+    }
+
+    fn send_backlog(
+        &mut self,
+        conn: ConnId,
+        id: &str,
+        watch: &Watch,
+        since: u64,
+        head: u64,
+    ) -> Result<(), ApiError> {
+        let mut from = since + 1;
+        while from <= head {
+            let to = head.min(from + BACKLOG_CHUNK - 1);
+            let versions = self.store.versions(from, to).map_err(ApiError::storage)?;
+            for v in &versions {
+                if let Some(msg) = self.change_message(id, watch, v) {
+                    self.sessions.send(conn, "change", Some(v.version), &msg);
+                }
+            }
+            from = to + 1;
+        }
+        Ok(())
+    }
+
+    fn change_message(&self, id: &str, watch: &Watch, v: &Version) -> Option<Value> {
+        let items = watch.items(&v.changeset, &|kind| self.config.is_silent(kind));
+        (!items.is_empty()).then(|| {
+            json!({"type": "change", "watch": id, "version": v.version, "actor": v.actor,
+                   "ops": items})
+        })
+    }
+
+    /// Sends a new version to every watch it concerns.
+    pub(crate) fn fan_out(&mut self, v: &Version) {
+        let mut out = Vec::new();
+        for (conn, session) in &self.sessions.map {
+            for (id, watch) in &session.watches {
+                if let Some(msg) = self.change_message(id, watch, v) {
+                    out.push(Outgoing {
+                        conn: *conn,
+                        event: "change",
+                        version: Some(v.version),
+                        text: msg.to_string(),
+                    });
+                }
+            }
+        }
+        self.sessions.out.extend(out);
+    }
+
+    /// Tells the requesting sessions the outcome of their requests.
+    pub(crate) fn send_outcomes(&mut self, resolved: &[u64]) {
+        for id in resolved {
+            let Some(conn) = self.sessions.requesters.remove(id) else {
+                continue;
+            };
+            if let Some(s) = self.sessions.map.get_mut(&conn) {
+                s.state.requested.remove(id);
+                self.sessions.dirty.insert(conn);
+            }
+            if let Some(r) = self.registry.request(*id) {
+                let msg = json!({"type": "outcome", "request": r.id, "name": r.name,
+                                 "status": r.status, "reason": r.reason});
+                self.sessions.send(conn, "outcome", None, &msg);
+            }
+        }
+    }
+
+    /// Hands the pending requests for `names` to the sessions providing them (newest provider
+    /// first); they become delivered.
+    pub(crate) fn deliver_requests(
+        &mut self,
+        names: &[String],
+        now: Millis,
+    ) -> Result<(), ApiError> {
+        let wanted: Vec<String> = names
+            .iter()
+            .filter(|n| {
+                self.registry.pending_request(n).is_some() && self.sessions.provider_of(n).is_some()
+            })
+            .cloned()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let (commit, taken): (Commit, _) =
+            self.registry
+                .plan_take_requests(Some(&wanted), now, self.limits.request_ttl_ms);
+        self.commit(commit)?;
+        for r in taken {
+            if let Some(conn) = self.sessions.provider_of(&r.name) {
+                let msg = json!({"type": "request", "request": r.id, "name": r.name,
+                                 "value": r.value});
+                self.sessions.send(conn, "request", None, &msg);
+            }
+        }
+        Ok(())
+    }
+}

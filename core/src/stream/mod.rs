@@ -1,0 +1,124 @@
+//! Streams: the sessions of WebSocket and Server-Sent-Events clients (SPEC §5 Streaming).
+//!
+//! A host opens a session per connection ([`crate::Service::open_session`]), feeds it the
+//! client's messages ([`crate::Service::on_message`]) and sends whatever
+//! [`crate::Service::take_outgoing`] returns. A session's subscriptions are plain data
+//! ([`SessionState`]): a host that hibernates keeps them with the socket and restores them with
+//! [`crate::Service::restore_session`]. Watches resume losslessly from a version (see
+//! [`watch`]); change requests and remote validators ride on the same session.
+
+pub mod message;
+pub mod watch;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::query::eval::Compiled;
+use watch::{Watch, WatchSpec};
+
+/// Identifies one connection; chosen by the host, unique among its open connections.
+pub type ConnId = u64;
+
+/// One message for one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The connection.
+    pub conn: ConnId,
+    /// The message type (`change`, `snapshot`, `synced`, `request`, `outcome`, `validate`,
+    /// `ok`, `error`): the SSE `event:` name.
+    pub event: &'static str,
+    /// The registry version the message reflects, if any: the SSE `id:`.
+    pub version: Option<u64>,
+    /// The JSON message.
+    pub text: String,
+}
+
+/// What a session subscribed to: everything needed to restore it (kept by hibernating hosts
+/// with the socket).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionState {
+    /// Watches by the client's id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub watches: BTreeMap<String, WatchSpec>,
+    /// Names this connection provides (it receives their change requests).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub provides: BTreeSet<String>,
+    /// Validators by the client's id: their criteria.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub validators: BTreeMap<String, Vec<String>>,
+    /// Change requests made on this connection whose outcome it awaits.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub requested: BTreeSet<u64>,
+}
+
+/// A live session: its state with the criteria compiled.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// What it subscribed to.
+    pub state: SessionState,
+    /// Compiled watches, by id.
+    pub watches: BTreeMap<String, Watch>,
+    /// Compiled validators, by id.
+    pub validators: BTreeMap<String, Compiled>,
+}
+
+/// Every session of a registry and the messages waiting to be sent.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    /// Sessions by connection.
+    pub map: HashMap<ConnId, Session>,
+    /// Connections providing each name, oldest first (the newest takes requests).
+    pub providers: HashMap<String, Vec<ConnId>>,
+    /// The session awaiting the outcome of each request made over a stream.
+    pub requesters: HashMap<u64, ConnId>,
+    /// Messages to send, in order.
+    pub out: Vec<Outgoing>,
+    /// Connections whose [`SessionState`] changed since the host last asked.
+    pub dirty: BTreeSet<ConnId>,
+}
+
+impl Sessions {
+    /// Queues a message.
+    pub fn send(
+        &mut self,
+        conn: ConnId,
+        event: &'static str,
+        version: Option<u64>,
+        msg: &serde_json::Value,
+    ) {
+        self.out.push(Outgoing {
+            conn,
+            event,
+            version,
+            text: msg.to_string(),
+        });
+    }
+
+    /// The newest connection providing `name`.
+    pub fn provider_of(&self, name: &str) -> Option<ConnId> {
+        self.providers.get(name).and_then(|c| c.last().copied())
+    }
+
+    /// Records that `conn` provides `name` (it becomes the newest provider).
+    pub fn add_provider(&mut self, conn: ConnId, name: &str) {
+        let list = self.providers.entry(name.to_string()).or_default();
+        list.retain(|c| *c != conn);
+        list.push(conn);
+    }
+
+    /// Records that `conn` no longer provides `name`.
+    pub fn remove_provider(&mut self, conn: ConnId, name: &str) {
+        if let Some(list) = self.providers.get_mut(name) {
+            list.retain(|c| *c != conn);
+            if list.is_empty() {
+                self.providers.remove(name);
+            }
+        }
+    }
+
+    /// Number of watches over all sessions.
+    pub fn watch_count(&self) -> usize {
+        self.map.values().map(|s| s.watches.len()).sum()
+    }
+}

@@ -1,0 +1,324 @@
+//! Remote validators: stream clients that registered criteria take part in every transaction
+//! touching a matching entry. The transaction is held (as a waiter) until each of them decided
+//! or the timeout passed; any rejection, silence or disconnection discards it (SPEC §4.3).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use crate::api::v1_entries::ACTOR_API;
+use crate::api::{ApiError, HttpResponse, Reason};
+use crate::duration::Millis;
+use crate::history::Op;
+use crate::registry::history_entry;
+use crate::service::{Reply, Service};
+use crate::store::Store;
+use crate::stream::ConnId;
+use crate::waiters::{WaitKind, WaiterId};
+
+/// How the response of a held transaction is shaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Respond {
+    /// `POST /v1/tx`: `{"version","changeset"}`.
+    Tx,
+    /// `PUT /v1/entries/{id}`: the entry (201 if created).
+    Put {
+        /// The entry.
+        id: String,
+        /// Whether it did not exist.
+        created: bool,
+    },
+    /// `DELETE /v1/entries/{id}`: `{"version"}`.
+    Delete,
+}
+
+/// A transaction waiting for remote verdicts.
+#[derive(Debug)]
+pub struct PendingTx {
+    ops: Vec<Op>,
+    /// Entry ids in request order (for the `op` index of reasons).
+    order: Vec<String>,
+    awaiting: BTreeSet<(ConnId, String)>,
+    reasons: Vec<Reason>,
+    respond: Respond,
+}
+
+/// The pending transactions of a registry.
+#[derive(Debug, Default)]
+pub struct PendingTxs {
+    next: u64,
+    by_id: BTreeMap<u64, PendingTx>,
+    by_waiter: BTreeMap<WaiterId, u64>,
+}
+
+fn wire_op(op: &Op) -> serde_json::Value {
+    json!({"op": crate::stream::watch::op_name(op.op), "id": op.id, "entry": op.entry,
+           "before": op.before})
+}
+
+impl<S: Store> Service<S> {
+    /// Runs the local listeners on an ordered changeset, then offers it to the matching remote
+    /// validators (holding the request) or, with none, commits it at once.
+    pub(crate) fn finish_ops(
+        &mut self,
+        ops: Vec<Op>,
+        order: Vec<String>,
+        respond: Respond,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
+        let index_of = |id: &str| order.iter().position(|o| o == id);
+        self.run_listeners(&ops, &index_of)?;
+        let mut asks: Vec<(ConnId, String, Vec<serde_json::Value>)> = Vec::new();
+        for (conn, session) in &self.sessions.map {
+            for (vid, criteria) in &session.validators {
+                let matching: Vec<serde_json::Value> = ops
+                    .iter()
+                    .filter(|op| {
+                        let e = op.entry.as_ref().or(op.before.as_ref());
+                        e.is_some_and(|e| !self.config.is_silent(&e.kind))
+                            && (op.entry.as_ref().is_some_and(|e| criteria.matches(e))
+                                || op.before.as_ref().is_some_and(|e| criteria.matches(e)))
+                    })
+                    .map(wire_op)
+                    .collect();
+                if !matching.is_empty() {
+                    asks.push((*conn, vid.clone(), matching));
+                }
+            }
+        }
+        if asks.is_empty() {
+            return Ok(Reply::Respond(self.commit_ops(ops, &respond, now)?));
+        }
+        if self.waiters.len() >= self.limits.max_waiters {
+            self.listeners_discard();
+            return Err(ApiError::capacity(format!(
+                "too many requests held (limit {}); retry later",
+                self.limits.max_waiters
+            )));
+        }
+        self.pending_tx.next += 1;
+        let tx = self.pending_tx.next;
+        let deadline = now.saturating_add(self.config.stored.validator_timeout_ms);
+        let waiter = self.waiters.add(WaitKind::Tx, Some(vec![tx.to_string()]));
+        let mut awaiting = BTreeSet::new();
+        for (conn, vid, matching) in asks {
+            let msg = json!({"type": "validate", "tx": tx, "validator": vid, "ops": matching,
+                             "deadline": deadline});
+            self.sessions.send(conn, "validate", None, &msg);
+            awaiting.insert((conn, vid));
+        }
+        self.pending_tx.by_waiter.insert(waiter, tx);
+        self.pending_tx.by_id.insert(
+            tx,
+            PendingTx {
+                ops,
+                order,
+                awaiting,
+                reasons: Vec::new(),
+                respond,
+            },
+        );
+        Ok(Reply::Wait { waiter, deadline })
+    }
+
+    /// Writes an accepted changeset as one version and shapes the response.
+    fn commit_ops(
+        &mut self,
+        ops: Vec<Op>,
+        respond: &Respond,
+        now: Millis,
+    ) -> Result<HttpResponse, ApiError> {
+        let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
+        let changeset = commit
+            .version
+            .as_ref()
+            .map(|v| v.changeset.clone())
+            .unwrap_or_default();
+        self.commit(commit)?;
+        let version = self.registry.head();
+        if !changeset.is_empty() {
+            self.listeners_committed(version);
+        }
+        Ok(match respond {
+            Respond::Tx => {
+                HttpResponse::json(200, &json!({"version": version, "changeset": changeset}))
+            }
+            Respond::Put { id, created } => {
+                let e = self.registry.get(id);
+                HttpResponse::json(if *created { 201 } else { 200 }, &json!(e))
+            }
+            Respond::Delete => HttpResponse::json(200, &json!({ "version": version })),
+        })
+    }
+
+    /// A validator's verdict.
+    pub(crate) fn decide(
+        &mut self,
+        conn: ConnId,
+        tx: u64,
+        validator: &str,
+        accept: bool,
+        reason: Option<String>,
+    ) -> Result<(), ApiError> {
+        let not_awaited = || {
+            ApiError::new(
+                409,
+                "not_awaited",
+                format!("transaction {tx} awaits no verdict from validator {validator:?} (finished, timed out or never asked)"),
+            )
+        };
+        let p = self.pending_tx.by_id.get_mut(&tx).ok_or_else(not_awaited)?;
+        if !p.awaiting.remove(&(conn, validator.to_string())) {
+            return Err(not_awaited());
+        }
+        if !accept {
+            let reason = reason.unwrap_or_else(|| "rejected".into());
+            p.reasons.push(Reason {
+                op: None,
+                id: None,
+                listener: Some(format!("validator:{validator}")),
+                reason,
+            });
+        }
+        self.wake_if_decided(tx);
+        Ok(())
+    }
+
+    fn wake_if_decided(&mut self, tx: u64) {
+        if self
+            .pending_tx
+            .by_id
+            .get(&tx)
+            .is_some_and(|p| p.awaiting.is_empty())
+        {
+            let woken = self.waiters.wake(WaitKind::Tx, [&tx.to_string()]);
+            self.woken.extend(woken);
+        }
+    }
+
+    /// Every validator of a closed connection counts as a rejection.
+    pub(crate) fn validators_gone(&mut self, conn: ConnId) {
+        let names: Vec<(u64, String)> = self
+            .pending_tx
+            .by_id
+            .iter()
+            .flat_map(|(tx, p)| {
+                p.awaiting
+                    .iter()
+                    .filter(|(c, _)| *c == conn)
+                    .map(|(_, v)| (*tx, v.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (tx, v) in names {
+            self.reject_awaited(tx, conn, &v, "disconnected before deciding");
+        }
+    }
+
+    /// One validator of a connection is gone (unregistered).
+    pub(crate) fn validator_gone(&mut self, conn: ConnId, validator: &str, why: &str) {
+        let txs: Vec<u64> = self
+            .pending_tx
+            .by_id
+            .iter()
+            .filter(|(_, p)| p.awaiting.contains(&(conn, validator.to_string())))
+            .map(|(tx, _)| *tx)
+            .collect();
+        for tx in txs {
+            self.reject_awaited(tx, conn, validator, why);
+        }
+    }
+
+    fn reject_awaited(&mut self, tx: u64, conn: ConnId, validator: &str, why: &str) {
+        if let Some(p) = self.pending_tx.by_id.get_mut(&tx) {
+            if p.awaiting.remove(&(conn, validator.to_string())) {
+                p.reasons.push(Reason {
+                    op: None,
+                    id: None,
+                    listener: Some(format!("validator:{validator}")),
+                    reason: format!("validator {validator:?} {why}"),
+                });
+            }
+        }
+        self.wake_if_decided(tx);
+    }
+
+    /// Whether a waiter is a held transaction.
+    pub(crate) fn is_pending_tx(&self, waiter: WaiterId) -> bool {
+        self.pending_tx.by_waiter.contains_key(&waiter)
+    }
+
+    /// Forgets a held transaction whose client went away.
+    pub(crate) fn drop_pending_tx(&mut self, waiter: WaiterId) {
+        if let Some(tx) = self.pending_tx.by_waiter.remove(&waiter) {
+            self.pending_tx.by_id.remove(&tx);
+            self.listeners_discard();
+        }
+    }
+
+    /// Finishes a held transaction (all decided, or the deadline passed): a rejection or a
+    /// missing verdict is a 422; an entry changed meanwhile is a 409; else it commits.
+    pub(crate) fn finish_pending_tx(
+        &mut self,
+        waiter: WaiterId,
+        now: Millis,
+    ) -> Result<HttpResponse, ApiError> {
+        let tx = self
+            .pending_tx
+            .by_waiter
+            .remove(&waiter)
+            .expect("checked by is_pending_tx");
+        let mut p = self.pending_tx.by_id.remove(&tx).expect("indexed");
+        for (_, v) in &p.awaiting {
+            p.reasons.push(Reason {
+                op: None,
+                id: None,
+                listener: Some(format!("validator:{v}")),
+                reason: format!(
+                    "validator {v:?} gave no verdict within {} ms",
+                    self.config.stored.validator_timeout_ms
+                ),
+            });
+        }
+        if !p.reasons.is_empty() {
+            self.listeners_discard();
+            let message = p
+                .reasons
+                .iter()
+                .map(|r| r.reason.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(ApiError::new(
+                422,
+                "rejected",
+                format!("rejected, nothing was written: {message}"),
+            )
+            .with_reasons(p.reasons));
+        }
+        let changed: Vec<Reason> = p
+            .ops
+            .iter()
+            .filter(|op| self.registry.get(&op.id).map(history_entry) != op.before)
+            .map(|op| Reason {
+                op: p.order.iter().position(|o| *o == op.id),
+                id: Some(op.id.clone()),
+                listener: None,
+                reason: format!("{:?} changed while validators were deciding", op.id),
+            })
+            .collect();
+        if !changed.is_empty() {
+            self.listeners_discard();
+            return Err(ApiError::new(
+                409,
+                "conflict",
+                "conflict, nothing was written: entries changed while validators were deciding",
+            )
+            .with_reasons(changed));
+        }
+        // The state is as the validators saw it; the local listeners look again all the same.
+        let order = p.order.clone();
+        let index_of = |id: &str| order.iter().position(|o| o == id);
+        self.run_listeners(&p.ops, &index_of)?;
+        self.commit_ops(p.ops, &p.respond, now)
+    }
+}
