@@ -56,7 +56,10 @@ impl Cors {
             headers.set(&k, &v)?;
         }
         headers.set("access-control-allow-origin", origin)?;
-        headers.set("access-control-expose-headers", "x-registry-version")?;
+        headers.set(
+            "access-control-expose-headers",
+            "x-registry-version, x-request-ids",
+        )?;
         if origin != "*" {
             headers.append("vary", "origin")?;
         }

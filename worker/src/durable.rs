@@ -6,6 +6,9 @@
 //!   traffic at all.
 //! - A long poll is a future parked on a oneshot channel raced against a timer; the request
 //!   that changes something wakes it directly (no polling loop).
+//! - WebSockets are accepted with the hibernation API: the object may be evicted while they
+//!   stay open; each socket's subscriptions are in its attachment and are restored into the
+//!   service whenever it is (re)loaded. SSE watches are response bodies fed by a channel.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,13 +17,18 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use registry_core::api::split_registry;
-use registry_core::{HttpResponse, Limits, Reply, Service, WaiterId};
+use registry_core::stream::{ConnId, SessionState};
+use registry_core::{HttpRequest, HttpResponse, Limits, Reply, Service, WaiterId};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use worker::{durable_object, Date, Delay, Env, Request, Response, Result, ScheduledTime, State};
+use worker::{
+    durable_object, Date, Delay, Env, Request, Response, Result, ScheduledTime, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair,
+};
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
+use crate::streams::{deliver, encode_attachment, read_attachment, Conn};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -31,6 +39,10 @@ pub struct RegistryObject {
     held: RefCell<HashMap<WaiterId, oneshot::Sender<()>>>,
     /// The alarm time this instance last set (None = unknown or none).
     alarm_at: Cell<Option<u64>>,
+    /// Open stream connections.
+    conns: RefCell<HashMap<ConnId, Conn>>,
+    /// The id the next connection gets.
+    next_conn: Cell<ConnId>,
 }
 
 fn now() -> u64 {
@@ -63,6 +75,8 @@ impl RegistryObject {
             let svc = Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
             // Waiters of a discarded service can never be resumed: release their requests.
             self.held.borrow_mut().clear();
+            let mut svc = svc;
+            self.restore_sockets(&mut svc);
             *slot = Some(svc);
         }
         Ok(f(slot.as_mut().expect("loaded above")))
@@ -71,6 +85,7 @@ impl RegistryObject {
     /// After every call into the service: wake the long polls it woke (outside any borrow),
     /// then make sure the alarm fires at the next expiry.
     async fn settle(&self) -> Result<()> {
+        self.flush()?;
         let (woken, next) = self.with_service(|s| (s.take_woken(), s.next_alarm()))?;
         for id in woken {
             if let Some(tx) = self.held.borrow_mut().remove(&id) {
@@ -133,7 +148,48 @@ impl worker::DurableObject for RegistryObject {
             service: RefCell::new(None),
             held: RefCell::new(HashMap::new()),
             alarm_at: Cell::new(None),
+            conns: RefCell::new(HashMap::new()),
+            next_conn: Cell::new(1),
         }
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Some(att) = read_attachment(&ws) else {
+            let _ = ws.close(Some(1011), Some("no session"));
+            return Ok(());
+        };
+        let text = match message {
+            WebSocketIncomingMessage::String(s) => s,
+            WebSocketIncomingMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        };
+        self.with_service(|s| s.on_message(att.conn, &text, now()))?;
+        self.settle().await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.socket_gone(&ws).await?;
+        // Complete the closing handshake (1005/1006 cannot be sent back).
+        let code = if code == 1005 || code == 1006 {
+            1000
+        } else {
+            code as u16
+        };
+        let _ = ws.close(Some(code), Some("closed"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.socket_gone(&ws).await
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -170,6 +226,12 @@ impl RegistryObject {
             Ok((_, inner)) => http.path = inner,
             Err(e) => return to_response(e.to_response()),
         }
+        if http.path == "/v1/ws" {
+            return self.accept_socket(&req);
+        }
+        if http.path == "/v1/watch" && http.method == "GET" {
+            return self.open_event_stream(&req, &http).await;
+        }
         let reply = self.with_service(|s| s.handle(&http, now()))?;
         let parked = match reply {
             Reply::Respond(r) => Err(r),
@@ -188,5 +250,122 @@ impl RegistryObject {
             }
         };
         to_response(response)
+    }
+}
+
+impl RegistryObject {
+    fn take_conn_id(&self) -> ConnId {
+        let id = self.next_conn.get();
+        self.next_conn.set(id + 1);
+        id
+    }
+
+    /// Puts every open WebSocket (as the runtime lists them, hibernated or not) back into a
+    /// freshly loaded service, from their attachments.
+    fn restore_sockets(&self, svc: &mut Service<SqlStore>) {
+        let mut conns = self.conns.borrow_mut();
+        // SSE sessions lived only in the discarded service: end their streams.
+        conns.retain(|_, c| matches!(c, Conn::Ws(_)));
+        for ws in self.state.get_websockets() {
+            if let Some(att) = read_attachment(&ws) {
+                svc.restore_session(att.conn, att.state);
+                self.next_conn.set(self.next_conn.get().max(att.conn + 1));
+                conns.insert(att.conn, Conn::Ws(ws));
+            }
+        }
+    }
+
+    /// Sends what the service queued, saves changed session states into socket attachments,
+    /// and closes the sessions of connections found gone.
+    fn flush(&self) -> Result<()> {
+        let (out, dirty) = self.with_service(|s| {
+            let dirty: Vec<(ConnId, SessionState)> = s
+                .take_dirty_sessions()
+                .into_iter()
+                .filter_map(|c| s.session_state(c).map(|st| (c, st.clone())))
+                .collect();
+            (s.take_outgoing(), dirty)
+        })?;
+        if out.is_empty() && dirty.is_empty() {
+            return Ok(());
+        }
+        let gone = {
+            let conns = self.conns.borrow();
+            for (c, st) in &dirty {
+                if let Some(Conn::Ws(ws)) = conns.get(c) {
+                    ws.serialize_attachment(encode_attachment(*c, st))?;
+                }
+            }
+            deliver(&conns, out)
+        };
+        for c in gone {
+            self.conns.borrow_mut().remove(&c);
+            self.with_service(|s| s.close_session(c))?;
+        }
+        Ok(())
+    }
+
+    async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
+        if let Some(att) = read_attachment(ws) {
+            self.conns.borrow_mut().remove(&att.conn);
+            self.with_service(|s| s.close_session(att.conn))?;
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// `GET /v1/ws` with `Upgrade: websocket`: a hibernatable socket with a new session.
+    fn accept_socket(&self, req: &Request) -> Result<Response> {
+        let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+        if !upgrade.eq_ignore_ascii_case("websocket") {
+            let e = registry_core::ApiError::new(
+                426,
+                "upgrade_required",
+                "/v1/ws is a WebSocket endpoint: send Upgrade: websocket",
+            );
+            return to_response(e.to_response());
+        }
+        // Loads the service (restoring hibernated sockets) before the id is chosen.
+        self.with_service(|_| ())?;
+        let conn = self.take_conn_id();
+        if let Err(e) = self.with_service(|s| s.open_session(conn))? {
+            return to_response(e.to_response());
+        }
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        pair.server
+            .serialize_attachment(encode_attachment(conn, &SessionState::default()))?;
+        self.conns.borrow_mut().insert(conn, Conn::Ws(pair.server));
+        Response::from_websocket(pair.client)
+    }
+
+    /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
+    /// with a comment every 25 s to keep proxies from closing it.
+    async fn open_event_stream(&self, req: &Request, http: &HttpRequest) -> Result<Response> {
+        let last_event_id = req.headers().get("last-event-id")?;
+        self.with_service(|_| ())?;
+        let conn = self.take_conn_id();
+        let opened = self
+            .with_service(|s| s.open_watch(conn, &http.query, last_event_id.as_deref(), now()))?;
+        if let Err(e) = opened {
+            return to_response(e.to_response());
+        }
+        let (tx, rx) = futures_channel::mpsc::unbounded();
+        self.conns.borrow_mut().insert(conn, Conn::Sse(tx.clone()));
+        self.settle().await?;
+        wasm_bindgen_futures::spawn_local(async move {
+            loop {
+                Delay::from(Duration::from_secs(25)).await;
+                if tx.unbounded_send(Ok(b": keep-alive\n\n".to_vec())).is_err() {
+                    break;
+                }
+            }
+        });
+        let version = self.with_service(|s| s.registry().head())?;
+        let headers = worker::Headers::new();
+        headers.set("content-type", "text/event-stream; charset=utf-8")?;
+        headers.set("cache-control", "no-cache")?;
+        headers.set(registry_core::VERSION_HEADER, &version.to_string())?;
+        Ok(Response::from_stream(rx)?.with_headers(headers))
     }
 }

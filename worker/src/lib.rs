@@ -9,6 +9,7 @@ mod cors;
 mod durable;
 mod http;
 mod sql_store;
+mod streams;
 
 use registry_core::api::split_registry;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -33,5 +34,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             stub.fetch_with_request(req).await
         }
     }?;
+    if response.status_code() == 101 {
+        return Ok(response);
+    }
     cors.apply(response)
 }

@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS requests (
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS request_records (
+  id INTEGER PRIMARY KEY,
+  body TEXT NOT NULL
+);
 ";
 
 /// The SQLite store of one registry.
@@ -185,6 +189,15 @@ impl SqlStore {
             out.push((
                 "DELETE FROM requests WHERE name = ?",
                 vec![name.as_str().into()],
+            ));
+        }
+        for id in &commit.delete_records {
+            out.push(("DELETE FROM request_records WHERE id = ?", vec![int(*id)]));
+        }
+        for r in &commit.put_records {
+            out.push((
+                "INSERT OR REPLACE INTO request_records (id, body) VALUES (?, ?)",
+                vec![int(r.id), json_text(r)?],
             ));
         }
         for r in &commit.put_requests {
@@ -341,10 +354,20 @@ impl Store for SqlStore {
                 expires_at: r.expires_at as u64,
             });
         }
+        let rows: Vec<VersionRow> = self
+            .sql
+            .exec("SELECT body FROM request_records ORDER BY id", None)
+            .and_then(|c| c.to_array())
+            .map_err(err)?;
+        let records = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.body).map_err(err))
+            .collect::<Result<_, _>>()?;
         Ok(Snapshot {
             meta,
             entries,
             requests,
+            records,
         })
     }
 
