@@ -16,6 +16,7 @@ pub mod query_fuzz;
 
 use std::collections::{BTreeMap, HashMap};
 
+use registry_core::stream::ConnId;
 use registry_core::{
     HttpRequest, HttpResponse, Limits, MemStore, Millis, Reply, Service, WaiterId,
 };
@@ -42,6 +43,8 @@ pub struct Harness {
     finished: HashMap<WaiterId, (Millis, HttpResponse)>,
     /// Requests started before a restart: their connections were lost.
     lost: Vec<WaiterId>,
+    /// Messages received by each open stream connection, not yet taken.
+    inbox: BTreeMap<ConnId, Vec<Value>>,
 }
 
 impl Default for Harness {
@@ -65,6 +68,7 @@ impl Harness {
             held: BTreeMap::new(),
             finished: HashMap::new(),
             lost: Vec::new(),
+            inbox: BTreeMap::new(),
         }
     }
 
@@ -180,7 +184,55 @@ impl Harness {
         let store = self.svc.store().clone();
         self.lost.extend(self.held.keys().copied());
         self.held.clear();
+        self.inbox.clear();
         self.svc = Service::load(store, self.limits.clone()).expect("store reloads");
+    }
+
+    /// Opens a stream connection (a WebSocket).
+    pub fn connect(&mut self, conn: ConnId) {
+        self.svc.open_session(conn).expect("session opens");
+        self.inbox.insert(conn, Vec::new());
+    }
+
+    /// Sends one message on a connection (a JSON value, or any text).
+    pub fn send(&mut self, conn: ConnId, msg: impl ToString) {
+        self.svc.on_message(conn, &msg.to_string(), self.now);
+        self.settle();
+    }
+
+    /// Takes the messages a connection received since the last call.
+    pub fn take(&mut self, conn: ConnId) -> Vec<Value> {
+        self.settle();
+        self.inbox
+            .get_mut(&conn)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Closes a connection.
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.svc.close_session(conn);
+        self.inbox.remove(&conn);
+        self.settle();
+    }
+
+    /// The object is evicted and comes back (hibernation): the store is reloaded and every
+    /// open connection's session is restored from its saved state; the sockets stay open.
+    pub fn hibernate(&mut self) {
+        assert!(
+            self.held.is_empty(),
+            "a held request keeps the object in memory"
+        );
+        let states: Vec<_> = self
+            .inbox
+            .keys()
+            .map(|c| (*c, self.svc.session_state(*c).cloned().unwrap_or_default()))
+            .collect();
+        let store = self.svc.store().clone();
+        self.svc = Service::load(store, self.limits.clone()).expect("store reloads");
+        for (conn, state) in states {
+            self.svc.restore_session(conn, state);
+        }
     }
 
     fn resume(&mut self, id: WaiterId) {
@@ -193,6 +245,11 @@ impl Harness {
 
     fn settle(&mut self) {
         loop {
+            for m in self.svc.take_outgoing() {
+                if let Some(inbox) = self.inbox.get_mut(&m.conn) {
+                    inbox.push(serde_json::from_str(&m.text).expect("messages are JSON"));
+                }
+            }
             let woken = self.svc.take_woken();
             if woken.is_empty() {
                 break;
