@@ -1,0 +1,421 @@
+// Stream fan-out benchmark of the worker in local workerd (wrangler dev), one registry, one run:
+//   1. WATCHERS (default 1,000) WebSocket watchers of one register, one socket each (`watch` by
+//      name, then its `synced`); then WRITES (default 50) `PUT /provider` of that register, one
+//      at a time. t0 is taken just before each PUT is sent; every socket records when the
+//      `change` of the PUT's version (header x-registry-version) reached its message handler.
+//      Per write: delay to the LAST watcher and to the median watcher. Reported: median and p99
+//      over the writes of the last-watcher delay, median of the median-watcher delay.
+//   2. The same with WATCHERS Server-Sent-Events watchers (`GET /v1/watch?name=…`).
+//   3. Idle memory: RSS of the workerd processes (descendants of the wrangler process) before
+//      the sockets are opened and with them open and idle (after a 5 s settle), per socket.
+//   4. References in the same run: the same writes with 1 WebSocket watcher and with 1 SSE
+//      watcher, so that the fan-out figures can be read as ratios.
+// Every watcher must receive every write exactly once (and nothing else): otherwise the script
+// says so on stderr, records it in `problems` and exits with status 1 (figures still printed).
+// Arrival times are taken in this one Node process, in each socket's message handler, so they
+// include this client's own work of receiving 1,000 frames per write (see
+// `client_event_loop_utilization`).
+// Usage: node bench/streams.mjs [--writes N] [--watchers N] [--batch N]   (after scripts/build.sh)
+// Output: a table, then the results as JSON on the last line of stdout.
+import { readdirSync, readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { Worker, http } from "../tests/e2e/worker.mjs";
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const WRITES = arg("writes", 50);
+const WATCHERS = arg("watchers", 1000);
+const BATCH = arg("batch", 50); // sockets opened concurrently
+const WRITE_TIMEOUT_MS = 10_000; // per write, for every watcher to receive it
+const OPEN_TIMEOUT_MS = 20_000; // per socket, from connect to `synced`
+const SETTLE_MS = 5_000;
+const DEADLINE_MS = 285_000; // the whole run
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (xs) => pct([...xs].sort((a, b) => a - b), 50);
+const f2 = (x) => (x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(2)));
+const problems = [];
+const problem = (msg) => {
+  problems.push(msg);
+  console.error(`PROBLEM: ${msg}`);
+};
+
+// ---- process memory (Linux /proc) ----
+
+/** Every descendant pid of `root`. */
+function descendants(root) {
+  const children = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(d));
+    } catch {} // gone meanwhile
+  }
+  const out = [];
+  const todo = [root];
+  while (todo.length) {
+    for (const c of children.get(todo.pop()) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/** RSS (KiB) of the workerd processes under the wrangler process. */
+function workerdRss(worker) {
+  const procs = [];
+  for (const pid of descendants(worker.proc.pid)) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      if (!comm.includes("workerd")) continue;
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+      // wrangler dev runs two workerd: one listening on our port (its proxy in front), and the
+      // runtime of the worker and its Durable Object (on a port of its own).
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const role = cmd.includes(`entry=127.0.0.1:${worker.port}`) ? "proxy" : "runtime";
+      procs.push({ pid, role, rss_kib: rss });
+    } catch {}
+  }
+  return { total_kib: procs.reduce((s, p) => s + p.rss_kib, 0), procs };
+}
+
+/** CPU time (ms, user + system) of the workerd processes by role, and of this process. */
+function cpuTimes(worker) {
+  const out = { proxy: 0, runtime: 0 };
+  for (const p of workerdRss(worker).procs) {
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[p.role] += ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks of 10 ms
+    } catch {}
+  }
+  const c = process.cpuUsage();
+  out.client = (c.user + c.system) / 1000;
+  return out;
+}
+
+// ---- watchers ----
+
+/** Arrivals of `change` messages: version -> [arrival times]; one waiter for one version. */
+class Arrivals {
+  constructor(expected) {
+    this.expected = expected;
+    this.byVersion = new Map();
+    this.waiter = null;
+  }
+  record(w, version, t) {
+    const n = (w.seen.get(version) ?? 0) + 1;
+    w.seen.set(version, n);
+    let a = this.byVersion.get(version);
+    if (!a) this.byVersion.set(version, (a = []));
+    a.push(t);
+    if (this.waiter && this.waiter.version === version && a.length >= this.expected) this.waiter.done();
+  }
+  /** Resolves when `expected` arrivals of `version` are in, or after `ms` (then incomplete). */
+  wait(version, ms) {
+    if ((this.byVersion.get(version)?.length ?? 0) >= this.expected) return Promise.resolve();
+    return new Promise((ok) => {
+      const timer = setTimeout(() => { this.waiter = null; ok(); }, ms);
+      this.waiter = { version, done: () => { clearTimeout(timer); this.waiter = null; ok(); } };
+    });
+  }
+}
+
+/** Opens one WebSocket, watches `name`, resolves once `synced` arrived. */
+function openWs(base, name, arrivals) {
+  return new Promise((ok, fail) => {
+    const w = { seen: new Map(), other: [], closed: null, error: false, synced: false };
+    const ws = new WebSocket(base.replace(/^http/, "ws") + "/v1/ws");
+    w.close = () => ws.close();
+    w.closedP = new Promise((r) => (w.onClosed = r));
+    const timer = setTimeout(() => {
+      ws.close();
+      fail(new Error(`no synced within ${OPEN_TIMEOUT_MS} ms`));
+    }, OPEN_TIMEOUT_MS);
+    ws.onopen = () => ws.send(JSON.stringify({ type: "watch", watch: "w", names: [name] }));
+    ws.onmessage = (e) => {
+      const t = performance.now();
+      const m = JSON.parse(e.data);
+      if (m.type === "change") arrivals.record(w, m.version, t);
+      else if (m.type === "synced") {
+        w.synced = true;
+        clearTimeout(timer);
+        ok(w);
+      } else if (m.type !== "snapshot") w.other.push(m);
+    };
+    ws.onerror = () => (w.error = true);
+    ws.onclose = (e) => {
+      w.closed = { code: e.code, reason: e.reason };
+      w.onClosed();
+      if (!w.synced) {
+        clearTimeout(timer);
+        fail(new Error(`closed before synced: code ${e.code} ${e.reason}`));
+      }
+    };
+  });
+}
+
+/** Opens one SSE watch of `name`, parses the stream incrementally, resolves on `synced`. */
+function openSse(base, name, arrivals) {
+  return new Promise((ok, fail) => {
+    const w = { seen: new Map(), other: [], closed: null, error: false, synced: false };
+    const controller = new AbortController();
+    w.close = () => controller.abort();
+    let closedOk;
+    w.closedP = new Promise((r) => (closedOk = r));
+    const timer = setTimeout(() => {
+      controller.abort();
+      fail(new Error(`no synced within ${OPEN_TIMEOUT_MS} ms`));
+    }, OPEN_TIMEOUT_MS);
+    (async () => {
+      try {
+        const r = await fetch(`${base}/v1/watch?name=${encodeURIComponent(name)}`, { signal: controller.signal });
+        if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`);
+        const reader = r.body.getReader();
+        const decoder = new TextDecoder();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const t = performance.now();
+          buf += decoder.decode(value, { stream: true });
+          let end;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            const frame = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            const data = frame.split("\n").find((l) => l.startsWith("data: "));
+            if (!data) continue; // keep-alive comment
+            const m = JSON.parse(data.slice(6));
+            if (m.type === "change") arrivals.record(w, m.version, t);
+            else if (m.type === "synced") {
+              w.synced = true;
+              clearTimeout(timer);
+              ok(w);
+            } else if (m.type !== "snapshot") w.other.push(m);
+          }
+        }
+        w.closed = { reason: "stream ended by the server" };
+      } catch (e) {
+        w.closed = { reason: controller.signal.aborted ? "aborted by the client" : String(e) };
+        if (!controller.signal.aborted) w.error = true;
+      }
+      closedOk();
+      if (!w.synced) {
+        clearTimeout(timer);
+        fail(new Error(`closed before synced: ${w.closed.reason}`));
+      }
+    })();
+  });
+}
+
+/** Opens `count` watchers, `BATCH` at a time; failures are reported, not retried. */
+async function openMany(kind, count, open) {
+  const t = performance.now();
+  const watchers = [];
+  const failures = new Map(); // message -> count
+  for (let i = 0; i < count; i += BATCH) {
+    const batch = await Promise.allSettled(Array.from({ length: Math.min(BATCH, count - i) }, open));
+    for (const r of batch) {
+      if (r.status === "fulfilled") watchers.push(r.value);
+      else failures.set(r.reason.message, (failures.get(r.reason.message) ?? 0) + 1);
+    }
+  }
+  const seconds = (performance.now() - t) / 1000;
+  for (const [msg, n] of failures) problem(`${kind}: ${n} of ${count} watchers failed to open: ${msg}`);
+  return { watchers, open_s: f2(seconds), opened: watchers.length, failed: count - watchers.length };
+}
+
+/** Closes every watcher and waits (bounded) for the closes to complete. */
+async function closeAll(watchers) {
+  for (const w of watchers) w.close();
+  await Promise.race([Promise.all(watchers.map((w) => w.closedP)), sleep(10_000)]);
+}
+
+/** WRITES sequential writes of `name`, each awaited until every watcher has it. */
+async function writes(kind, base, name, watchers, arrivals) {
+  const perWrite = [];
+  const versions = [];
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = cpuTimes(worker);
+  for (let i = 1; i <= WRITES; i++) {
+    const body = `{"registers":{"${name}":{"value":${i},"ttl":"1h"}}}`;
+    const t0 = performance.now();
+    const r = await fetch(`${base}/provider`, { method: "PUT", body });
+    await r.arrayBuffer();
+    const tPut = performance.now();
+    if (r.status !== 204) {
+      problem(`${kind}: write ${i}: PUT status ${r.status}`);
+      continue;
+    }
+    const version = Number(r.headers.get("x-registry-version"));
+    versions.push(version);
+    await arrivals.wait(version, WRITE_TIMEOUT_MS);
+    const got = (arrivals.byVersion.get(version) ?? []).map((t) => t - t0).sort((a, b) => a - b);
+    if (got.length < watchers.length) {
+      problem(`${kind}: write ${i} (version ${version}): ${got.length} of ${watchers.length} watchers had it after ${WRITE_TIMEOUT_MS} ms`);
+    }
+    perWrite.push({
+      version,
+      put_ms: tPut - t0,
+      received: got.length,
+      first_ms: got[0],
+      median_ms: pct(got, 50),
+      last_ms: got.length >= watchers.length ? got[got.length - 1] : undefined,
+    });
+  }
+  const elu = performance.eventLoopUtilization(elu0);
+  const cpu1 = cpuTimes(worker);
+  const cpuPerWrite = Object.fromEntries(Object.keys(cpu1).map((k) => [k, f2((cpu1[k] - cpu0[k]) / WRITES)]));
+  await sleep(1000); // late or duplicate deliveries
+  // Every watcher: every written version exactly once, and no other change.
+  const written = new Set(versions);
+  let missing = 0, duplicated = 0, unexpected = 0, other = 0, closed = 0;
+  for (const w of watchers) {
+    for (const v of versions) {
+      const n = w.seen.get(v) ?? 0;
+      if (n === 0) missing++;
+      if (n > 1) duplicated++;
+    }
+    for (const v of w.seen.keys()) if (!written.has(v)) unexpected++;
+    other += w.other.length;
+    if (w.closed) closed++;
+  }
+  if (missing) problem(`${kind}: ${missing} (watcher, write) deliveries missing`);
+  if (duplicated) problem(`${kind}: ${duplicated} (watcher, write) deliveries duplicated`);
+  if (unexpected) problem(`${kind}: ${unexpected} changes of versions not written by this phase`);
+  if (other) problem(`${kind}: ${other} unexpected messages, e.g. ${JSON.stringify(watchers.find((w) => w.other.length).other[0])}`);
+  if (closed) problem(`${kind}: ${closed} watchers closed during the writes, e.g. ${JSON.stringify(watchers.find((w) => w.closed).closed)}`);
+
+  const lasts = perWrite.map((p) => p.last_ms).filter((x) => x !== undefined).sort((a, b) => a - b);
+  return {
+    watchers: watchers.length,
+    writes: perWrite.length,
+    last_watcher_ms: { median: f2(pct(lasts, 50)), p90: f2(pct(lasts, 90)), p99: f2(pct(lasts, 99)), max: f2(lasts[lasts.length - 1]) },
+    median_watcher_ms: { median: f2(median(perWrite.map((p) => p.median_ms))) },
+    first_watcher_ms: { median: f2(median(perWrite.map((p) => p.first_ms))) },
+    put_round_trip_ms: { median: f2(median(perWrite.map((p) => p.put_ms))) },
+    deliveries: { expected: watchers.length * versions.length, missing, duplicated, unexpected },
+    client_event_loop_utilization: f2(elu.utilization),
+    cpu_ms_per_write: cpuPerWrite,
+  };
+}
+
+// ---- the run ----
+
+const worker = new Worker();
+const watchdog = setTimeout(async () => {
+  console.error(`streams bench: not finished after ${DEADLINE_MS / 1000} s, stopping the worker`);
+  await worker.dispose();
+  process.exit(2);
+}, DEADLINE_MS);
+watchdog.unref();
+
+const results = { watchers: WATCHERS, writes: WRITES, batch: BATCH };
+try {
+  await worker.start();
+  const base = `${worker.url}/r/bench`;
+  // Warm-up: the object, the connection pool, the registers watched below.
+  for (let i = 0; i < 50; i++) await http("PUT", `${base}/provider`, { registers: { warm: { value: i } } });
+  const names = { ref_ws: "bench:ref-ws", ref_sse: "bench:ref-sse", ws: "bench:x", sse: "bench:y" };
+  const init = Object.fromEntries(Object.values(names).map((n) => [n, { value: 0, ttl: "1h" }]));
+  if ((await http("PUT", `${base}/provider`, { registers: init })).status !== 204) throw new Error("initial PUT failed");
+  results.rss_after_warmup_kib = workerdRss(worker).total_kib;
+
+  // 4. References: one watcher.
+  for (const [kind, open] of [["ref_ws", openWs], ["ref_sse", openSse]]) {
+    const arrivals = new Arrivals(1);
+    const w = await open(base, names[kind], arrivals);
+    results[kind] = await writes(kind, base, names[kind], [w], arrivals);
+    await closeAll([w]);
+  }
+  await sleep(2000);
+
+  // 1 + 3. WebSockets.
+  {
+    const before = workerdRss(worker);
+    const arrivals = new Arrivals(WATCHERS);
+    const opened = await openMany("ws", WATCHERS, () => openWs(base, names.ws, arrivals));
+    arrivals.expected = opened.opened;
+    await sleep(SETTLE_MS);
+    const open = workerdRss(worker);
+    results.ws = { open_s: opened.open_s, opened: opened.opened, failed: opened.failed };
+    results.memory_ws = {
+      sockets: opened.opened,
+      before_kib: before.total_kib,
+      open_idle_kib: open.total_kib,
+      per_socket_kib: f2((open.total_kib - before.total_kib) / opened.opened),
+      workerd_processes_before: before.procs,
+      workerd_processes_open: open.procs,
+    };
+    Object.assign(results.ws, await writes("ws", base, names.ws, opened.watchers, arrivals));
+    await closeAll(opened.watchers);
+    results.memory_ws.after_writes_and_close_kib = workerdRss(worker).total_kib;
+  }
+  await sleep(2000);
+
+  // 2. Server-Sent Events (memory measured the same way, for information).
+  {
+    const before = workerdRss(worker);
+    const arrivals = new Arrivals(WATCHERS);
+    const opened = await openMany("sse", WATCHERS, () => openSse(base, names.sse, arrivals));
+    arrivals.expected = opened.opened;
+    await sleep(SETTLE_MS);
+    const open = workerdRss(worker);
+    results.sse = { open_s: opened.open_s, opened: opened.opened, failed: opened.failed };
+    results.memory_sse = {
+      streams: opened.opened,
+      before_kib: before.total_kib,
+      open_idle_kib: open.total_kib,
+      per_stream_kib: f2((open.total_kib - before.total_kib) / opened.opened),
+      note: "measured after the WebSocket phase; workerd keeps and reuses the memory freed by it",
+    };
+    Object.assign(results.sse, await writes("sse", base, names.sse, opened.watchers, arrivals));
+    await closeAll(opened.watchers);
+  }
+
+  const health = await http("GET", `${base}/v1/health`);
+  results.health_after = health.json;
+} catch (e) {
+  problem(`run aborted: ${e.stack ?? e}`);
+} finally {
+  clearTimeout(watchdog);
+  await worker.dispose();
+}
+
+// ---- report ----
+results.problems = problems;
+const row = (label, r) => {
+  if (!r?.last_watcher_ms) return `| ${label} | (not measured) | | | | | |`;
+  const c = r.cpu_ms_per_write;
+  return `| ${label} | ${r.last_watcher_ms.median} / ${r.last_watcher_ms.p99} / ${r.last_watcher_ms.max} | ${r.median_watcher_ms.median} | ${r.first_watcher_ms.median} | ${r.put_round_trip_ms.median} | ${r.deliveries.expected - r.deliveries.missing}/${r.deliveries.expected} (dup ${r.deliveries.duplicated}) | ${c.runtime} / ${c.proxy} / ${c.client} (ELU ${r.client_event_loop_utilization}) |`;
+};
+console.log(`\nStreams: ${WATCHERS} watchers, ${WRITES} writes one at a time (delays in ms from just before the PUT is sent)\n`);
+console.log("| watchers | last watcher median / p99 / max | median watcher (median) | first watcher (median) | PUT round trip (median) | deliveries | CPU ms per write: runtime / proxy / client |");
+console.log("|---|---|---|---|---|---|---|");
+console.log(row("1 WebSocket (reference)", results.ref_ws));
+console.log(row(`${results.ws?.opened ?? 0} WebSockets`, results.ws));
+console.log(row("1 SSE (reference)", results.ref_sse));
+console.log(row(`${results.sse?.opened ?? 0} SSE`, results.sse));
+if (results.ref_ws?.last_watcher_ms && results.ws?.last_watcher_ms) {
+  console.log(`\nratio ${results.ws.opened} WS / 1 WS (last watcher, median): ${(results.ws.last_watcher_ms.median / results.ref_ws.last_watcher_ms.median).toFixed(2)}`);
+}
+if (results.ws) console.log(`WebSockets opened in ${results.ws.open_s} s; SSE streams in ${results.sse?.open_s} s`);
+const mem = results.memory_ws;
+if (mem) {
+  console.log(`workerd RSS: before ${(mem.before_kib / 1024).toFixed(1)} MiB, with ${mem.sockets} idle WebSockets ${(mem.open_idle_kib / 1024).toFixed(1)} MiB → ${mem.per_socket_kib} KiB per socket (${mem.workerd_processes_open.map((p) => { const b = mem.workerd_processes_before.find((q) => q.pid === p.pid); return `${p.role} ${(b.rss_kib / 1024).toFixed(1)} → ${(p.rss_kib / 1024).toFixed(1)} MiB`; }).join(", ")})`);
+}
+if (results.memory_sse) {
+  const m = results.memory_sse;
+  console.log(`workerd RSS: before SSE ${(m.before_kib / 1024).toFixed(1)} MiB, with ${m.streams} idle SSE streams ${(m.open_idle_kib / 1024).toFixed(1)} MiB → ${m.per_stream_kib} KiB per stream (after the WebSocket phase, whose freed memory workerd keeps and reuses: not comparable)`);
+}
+console.log(problems.length ? `\n${problems.length} PROBLEM(S):\n- ${problems.join("\n- ")}` : "\nevery watcher received every write exactly once");
+console.log(JSON.stringify(results));
+if (problems.length) process.exitCode = 1;
