@@ -346,17 +346,35 @@ impl<S: Store> Service<S> {
         })
     }
 
-    /// Sends a new version to every watch it concerns.
+    /// Sends a new version to every watch it concerns. Watches with the same selection share
+    /// one evaluation and one serialization of the operations (1,000 watchers of one register
+    /// cost one match and one JSON encoding, plus 1,000 short envelopes).
     pub(crate) fn fan_out(&mut self, v: &Version) {
+        let mut shared: std::collections::HashMap<&WatchSpec, Option<String>> =
+            std::collections::HashMap::new();
+        let actor = Value::from(v.actor.as_str()).to_string();
+        let silent = |kind: &str| self.config.is_silent(kind);
         let mut out = Vec::new();
         for (conn, session) in &self.sessions.map {
             for (id, watch) in &session.watches {
-                if let Some(msg) = self.change_message(id, watch, v) {
+                let Some(spec) = session.state.watches.get(id) else {
+                    continue;
+                };
+                let ops = shared.entry(spec).or_insert_with(|| {
+                    let items = watch.items(&v.changeset, &silent);
+                    (!items.is_empty()).then(|| Value::Array(items).to_string())
+                });
+                if let Some(ops) = ops {
+                    let text = format!(
+                        "{{\"type\":\"change\",\"watch\":{},\"version\":{},\"actor\":{actor},\"ops\":{ops}}}",
+                        Value::from(id.as_str()),
+                        v.version
+                    );
                     out.push(Outgoing {
                         conn: *conn,
                         event: "change",
                         version: Some(v.version),
-                        text: msg.to_string(),
+                        text,
                     });
                 }
             }

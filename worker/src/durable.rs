@@ -28,7 +28,7 @@ use worker::{
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{deliver, encode_attachment, read_attachment, Conn};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -43,6 +43,8 @@ pub struct RegistryObject {
     conns: RefCell<HashMap<ConnId, Conn>>,
     /// The id the next connection gets.
     next_conn: Cell<ConnId>,
+    /// Stream messages on their way out.
+    outbox: Outbox,
 }
 
 fn now() -> u64 {
@@ -150,6 +152,7 @@ impl worker::DurableObject for RegistryObject {
             alarm_at: Cell::new(None),
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),
+            outbox: Outbox::default(),
         }
     }
 
@@ -286,19 +289,17 @@ impl RegistryObject {
                 .collect();
             (s.take_outgoing(), dirty)
         })?;
-        if out.is_empty() && dirty.is_empty() {
-            return Ok(());
-        }
-        let gone = {
+        {
             let conns = self.conns.borrow();
             for (c, st) in &dirty {
                 if let Some(Conn::Ws(ws)) = conns.get(c) {
                     ws.serialize_attachment(encode_attachment(*c, st))?;
                 }
             }
-            deliver(&conns, out)
-        };
-        for c in gone {
+            self.outbox.push(&conns, out);
+        }
+        self.outbox.schedule();
+        for c in self.outbox.take_gone() {
             self.conns.borrow_mut().remove(&c);
             self.with_service(|s| s.close_session(c))?;
         }

@@ -2,7 +2,9 @@
 //! socket attachment, so it survives eviction) and Server-Sent-Events responses (a channel
 //! feeding the response body). The core decides what to send; this only delivers it.
 
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use futures_channel::mpsc;
 use registry_core::stream::{ConnId, Outgoing, SessionState};
@@ -35,6 +37,7 @@ pub fn read_attachment(ws: &WebSocket) -> Option<Attachment> {
 }
 
 /// One open stream connection.
+#[derive(Clone)]
 pub enum Conn {
     /// A hibernatable WebSocket.
     Ws(WebSocket),
@@ -54,18 +57,62 @@ pub fn sse_frame(m: &Outgoing) -> Vec<u8> {
     frame.into_bytes()
 }
 
-/// Delivers messages; returns the connections found closed (to close their sessions).
-pub fn deliver(conns: &HashMap<ConnId, Conn>, out: Vec<Outgoing>) -> Vec<ConnId> {
-    let mut gone = Vec::new();
-    for m in out {
-        let ok = match conns.get(&m.conn) {
-            Some(Conn::Ws(ws)) => ws.send_with_str(&m.text).is_ok(),
-            Some(Conn::Sse(tx)) => tx.unbounded_send(Ok(sse_frame(&m))).is_ok(),
-            None => false,
-        };
-        if !ok && !gone.contains(&m.conn) {
-            gone.push(m.conn);
+/// Messages on their way out, sent in order by one task that runs after the current event
+/// has answered: a write is acknowledged without waiting for its fan-out to every watcher,
+/// and every message still leaves in the order the service queued it (all sends go through
+/// this one queue).
+#[derive(Clone, Default)]
+pub struct Outbox {
+    queue: Rc<RefCell<VecDeque<(ConnId, Conn, Outgoing)>>>,
+    scheduled: Rc<Cell<bool>>,
+    gone: Rc<RefCell<Vec<ConnId>>>,
+}
+
+impl Outbox {
+    /// Queues messages for the connections they are for (an unknown connection is gone).
+    pub fn push(&self, conns: &HashMap<ConnId, Conn>, out: Vec<Outgoing>) {
+        let mut queue = self.queue.borrow_mut();
+        for m in out {
+            match conns.get(&m.conn) {
+                Some(c) => queue.push_back((m.conn, c.clone(), m)),
+                None => self.gone.borrow_mut().push(m.conn),
+            }
         }
     }
-    gone
+
+    /// Makes sure the sending task runs (once) after the current event.
+    pub fn schedule(&self) {
+        if self.queue.borrow().is_empty() || self.scheduled.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            worker::Delay::from(std::time::Duration::ZERO).await;
+            me.scheduled.set(false);
+            me.drain();
+        });
+    }
+
+    fn drain(&self) {
+        loop {
+            // Pop outside the send: sending never runs while the queue is borrowed.
+            let next = self.queue.borrow_mut().pop_front();
+            let Some((conn, c, m)) = next else { break };
+            let ok = match &c {
+                Conn::Ws(ws) => ws.send_with_str(&m.text).is_ok(),
+                Conn::Sse(tx) => tx.unbounded_send(Ok(sse_frame(&m))).is_ok(),
+            };
+            if !ok {
+                self.gone.borrow_mut().push(conn);
+            }
+        }
+    }
+
+    /// Connections found gone since the last call.
+    pub fn take_gone(&self) -> Vec<ConnId> {
+        let mut gone = std::mem::take(&mut *self.gone.borrow_mut());
+        gone.sort_unstable();
+        gone.dedup();
+        gone
+    }
 }

@@ -11,7 +11,7 @@ use crate::history::{Op, OpKind};
 use crate::query::eval::Compiled;
 
 /// What a watch selects, as the client gave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchSpec {
     /// Entry ids.
