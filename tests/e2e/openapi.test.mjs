@@ -42,6 +42,11 @@ const samples = {
   "GET /v1/config": ["/v1/config"],
   "PUT /v1/config": ["/v1/config", { config: { max_ops: 500 } }],
   "GET /v1/entries/{id}/dependencies": ["/v1/entries/a/dependencies"],
+  "POST /v1/requests": ["/v1/requests", { name: "r", value: 5 }],
+  "GET /v1/requests/{request}": ["/v1/requests/1"],
+  "POST /v1/requests/{request}/verdict": ["/v1/requests/1/verdict", { accept: false, reason: "no" }],
+  "GET /v1/watch": ["/v1/watch?name=r"],
+  "GET /v1/ws": ["/v1/ws"],
 };
 
 const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
@@ -52,9 +57,34 @@ test("every documented operation has a sample here", () => {
   assert.deepEqual(documented, Object.keys(samples).sort());
 });
 
+// Streams cannot be read to their end: the event stream is opened and its first event read;
+// the WebSocket is opened (101), and a plain GET of it is the documented 426.
+const streams = {
+  "GET /v1/watch": async (target) => {
+    const controller = new AbortController();
+    const r = await fetch(`${worker.url}/r/openapi${target}`, { signal: controller.signal });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-type"), /^text\/event-stream/);
+    assert.ok(r.headers.get("x-registry-version") !== null, "X-Registry-Version header");
+    const { value } = await r.body.getReader().read();
+    assert.match(new TextDecoder().decode(value), /^event: (snapshot|change|synced)\n/);
+    controller.abort();
+  },
+  "GET /v1/ws": async (target) => {
+    const url = `${worker.url}/r/openapi${target}`;
+    const ws = new WebSocket(url.replace(/^http/, "ws"));
+    await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error("no upgrade")); });
+    ws.close();
+    const plain = await http("GET", url);
+    assert.equal(plain.status, 426);
+    assert.equal(plain.json.error.code, "upgrade_required");
+  },
+};
+
 for (const [method, path, op] of operations) {
   test(`${method} ${path} answers as documented`, async () => {
     const [target, body] = samples[`${method} ${path}`];
+    if (streams[`${method} ${path}`]) return streams[`${method} ${path}`](target);
     const r = await http(method, `${worker.url}/r/openapi${target}`, body);
     const documented = Object.keys(op.responses);
     assert.ok(documented.includes(String(r.status)), `${r.status} not in ${documented}: ${r.text}`);
