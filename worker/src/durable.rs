@@ -354,10 +354,14 @@ impl RegistryObject {
         let (tx, rx) = futures_channel::mpsc::unbounded();
         self.conns.borrow_mut().insert(conn, Conn::Sse(tx.clone()));
         self.settle().await?;
+        // The keep-alive also finds streams whose client left: their session is closed at the
+        // next event.
+        let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
                 Delay::from(Duration::from_secs(25)).await;
                 if tx.unbounded_send(Ok(b": keep-alive\n\n".to_vec())).is_err() {
+                    outbox.mark_gone(conn);
                     break;
                 }
             }

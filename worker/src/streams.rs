@@ -108,6 +108,11 @@ impl Outbox {
         }
     }
 
+    /// Records a connection found gone outside the outbox (an SSE keep-alive that failed).
+    pub fn mark_gone(&self, conn: ConnId) {
+        self.gone.borrow_mut().push(conn);
+    }
+
     /// Connections found gone since the last call.
     pub fn take_gone(&self) -> Vec<ConnId> {
         let mut gone = std::mem::take(&mut *self.gone.borrow_mut());
