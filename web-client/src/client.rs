@@ -1,7 +1,6 @@
 //! `RegistryClient`: the entry point of the package.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -9,19 +8,25 @@ use registry_core::duration::{nanos_to_millis_ceil, parse_go_duration};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortSignal;
 
+use crate::abort::{already_aborted, on_abort, signal_of};
 use crate::convert::{error, get, parse, stringify};
 use crate::provider::{close_provider, write_task, Provider, ProviderState, Publication};
 use crate::register_stream::RegisterStream;
 use crate::registry_stream::RegistryStream;
-use crate::shared::{Shared, SharedRef};
-use crate::stream::{self, make_async_iterable, new_stream, on_close, Buffering};
+use crate::shared::{Preference, Shared, SharedRef};
+use crate::stream::{self, make_async_iterable, new_stream, on_close, Buffering, Stream};
 use crate::transport::send;
-use crate::{consumer_poll, provider_poll};
+use crate::{consumer_poll, provider_poll, ws, ws_watch};
 
 /// A connection to one registry (`https://host` for `default`, `https://host/r/name` for
-/// another). All consumers of a client share one long poll and all providers another.
+/// another). Every subscription of a client — consumed registers, queries, providers,
+/// validators, change requests — shares one WebSocket (`/v1/ws`), opened on first use and
+/// reopened with backoff (100 ms doubling to 5 s), resuming every watch from the last version
+/// it processed. If the first socket cannot be opened (`transport: "auto"`, the default), the
+/// client uses HTTP long polls for the rest of its life: all consumers share one long poll and
+/// all providers another.
 ///
 /// ```js
 /// import init, { RegistryClient } from "registry-web";
@@ -33,7 +38,7 @@ use crate::{consumer_poll, provider_poll};
 /// ```
 #[wasm_bindgen]
 pub struct RegistryClient {
-    shared: SharedRef,
+    pub(crate) shared: SharedRef,
 }
 
 fn option_string(options: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
@@ -59,11 +64,21 @@ fn positive_duration(text: &str, what: &str) -> Result<u64, JsValue> {
 #[wasm_bindgen]
 impl RegistryClient {
     /// Creates a client. `options.signal` (an `AbortSignal`) closes it when aborted;
-    /// `options.wait` sets the long-poll duration (default `"30s"`).
+    /// `options.transport` is `"auto"` (default: WebSocket, long polls if it cannot be
+    /// opened), `"websocket"` (never long polls) or `"long-poll"`; `options.wait` sets the
+    /// long-poll duration (default `"30s"`).
+    ///
+    /// ```js
+    /// const controller = new AbortController();
+    /// const client = new RegistryClient("https://reg.example/r/home", {
+    ///   transport: "auto", signal: controller.signal,
+    /// });
+    /// controller.abort();   // same as client.close()
+    /// ```
     #[wasm_bindgen(constructor)]
     pub fn new(
         url: &str,
-        #[wasm_bindgen(unchecked_param_type = "ClientOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ClientOptions")] options: JsValue,
     ) -> Result<RegistryClient, JsValue> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(error(format!(
@@ -72,37 +87,34 @@ impl RegistryClient {
         }
         let wait = option_string(&options, "wait")?.unwrap_or_else(|| "30s".into());
         positive_duration(&wait, "wait")?;
-        let client = RegistryClient {
-            shared: Rc::new(RefCell::new(Shared {
-                base: url.trim_end_matches('/').to_string(),
-                wait,
-                closed: false,
-                consumers: BTreeMap::new(),
-                all: Vec::new(),
-                last: HashMap::new(),
-                last_all: None,
-                since: None,
-                consumer_running: false,
-                consumer_abort: None,
-                snapshot_needed: false,
-                providers: BTreeMap::new(),
-                provider_running: false,
-                provider_abort: None,
-                lifetime: AbortController::new()?,
-            })),
+        let preference = match option_string(&options, "transport")?.as_deref() {
+            None | Some("auto") => Preference::Auto,
+            Some("websocket") => Preference::WebSocket,
+            Some("long-poll") => Preference::LongPoll,
+            Some(other) => {
+                return Err(error(format!(
+                    "transport must be \"auto\", \"websocket\" or \"long-poll\", got {other:?}"
+                )))
+            }
         };
+        let base = url.trim_end_matches('/').to_string();
+        let client = RegistryClient {
+            shared: Rc::new(RefCell::new(Shared::new(base, wait, preference)?)),
+        };
+        let answer = crate::requests::answer_function(&client.shared);
+        client.shared.borrow_mut().answer = answer;
         let signal = get(&options, "signal");
         if let Some(signal) = signal.dyn_ref::<AbortSignal>() {
             if signal.aborted() {
                 client.close();
             } else {
                 let weak = Rc::downgrade(&client.shared);
-                let on_abort = Closure::once_into_js(move || {
+                let closer = Closure::once_into_js(move || {
                     if let Some(shared) = weak.upgrade() {
                         close_shared(&shared);
                     }
                 });
-                signal.add_event_listener_with_callback("abort", on_abort.unchecked_ref())?;
+                signal.add_event_listener_with_callback("abort", closer.unchecked_ref())?;
             }
         }
         Ok(client)
@@ -110,10 +122,27 @@ impl RegistryClient {
 
     /// Watches one register. The stream starts with the current value (if the register exists)
     /// and then yields every change, including `{removed: true}` when it expires.
+    /// `options.signal` closes the stream when aborted.
+    ///
+    /// ```js
+    /// for await (const { value, removed } of client.consume("kitchen:temp")) console.log(value);
+    /// ```
     #[wasm_bindgen(js_name = consume, unchecked_return_type = "RegisterStream")]
-    pub fn consume(&self, name: &str) -> Result<JsValue, JsValue> {
+    pub fn consume(
+        &self,
+        name: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "{signal?: AbortSignal}")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         self.check_open()?;
         let stream = new_stream(Buffering::Latest);
+        if already_aborted(&options) {
+            let out = RegisterStream {
+                name: name.to_string(),
+                shared: self.shared.clone(),
+                stream: stream.clone(),
+            };
+            return Ok(ended(&stream, out.into()));
+        }
         let (known, first_of_name) = {
             let mut s = self.shared.borrow_mut();
             let known = s.last.contains_key(name);
@@ -123,7 +152,9 @@ impl RegistryClient {
         };
         let weak = Rc::downgrade(&self.shared);
         let (name_owned, me) = (name.to_string(), Rc::downgrade(&stream));
+        let listener = self.abort_closes(&options, &stream);
         on_close(&stream, move || {
+            drop(listener);
             let (Some(shared), Some(me)) = (weak.upgrade(), me.upgrade()) else {
                 return;
             };
@@ -139,7 +170,7 @@ impl RegistryClient {
                 empty
             };
             if now_unwatched {
-                consumer_poll::restart(&shared, false);
+                ws_watch::name_removed(&shared, &name_owned);
             }
         });
         if known {
@@ -147,7 +178,7 @@ impl RegistryClient {
                 stream::push(&stream, item);
             }
         } else if first_of_name {
-            consumer_poll::restart(&self.shared, true);
+            ws_watch::name_added(&self.shared, name);
         }
         let out = JsValue::from(RegisterStream {
             name: name.to_string(),
@@ -159,43 +190,55 @@ impl RegistryClient {
     }
 
     /// Watches the whole registry: snapshots of every register, on every change.
+    /// `options.signal` closes the stream when aborted.
     #[wasm_bindgen(js_name = consumeAll, unchecked_return_type = "RegistryStream")]
-    pub fn consume_all(&self) -> Result<JsValue, JsValue> {
+    pub fn consume_all(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "{signal?: AbortSignal}")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         self.check_open()?;
         let stream = new_stream(Buffering::Latest);
-        let first = {
-            let mut s = self.shared.borrow_mut();
-            s.all.push(stream.clone());
-            s.last_all = None;
-            s.all.len() == 1
-        };
+        if already_aborted(&options) {
+            let out = RegistryStream {
+                stream: stream.clone(),
+            };
+            return Ok(ended(&stream, out.into()));
+        }
+        self.shared.borrow_mut().all.push(stream.clone());
         let weak = Rc::downgrade(&self.shared);
         let me = Rc::downgrade(&stream);
+        let listener = self.abort_closes(&options, &stream);
         on_close(&stream, move || {
+            drop(listener);
             let (Some(shared), Some(me)) = (weak.upgrade(), me.upgrade()) else {
                 return;
             };
             shared.borrow_mut().all.retain(|x| !Rc::ptr_eq(x, &me));
-            consumer_poll::restart(&shared, false);
+            ws_watch::all_removed(&shared);
         });
-        consumer_poll::restart(&self.shared, first);
+        ws_watch::all_added(&self.shared, &stream);
         let out = JsValue::from(RegistryStream { stream });
         make_async_iterable(&out);
         Ok(out)
     }
 
     /// Publishes a register and keeps it alive (re-published at half its TTL) until `close()`.
-    /// `options`: `{metadata?: object, ttl?: string}` (default TTL `"10s"`). One provider per
-    /// name per client.
+    /// `options`: `{metadata?: object, ttl?: string, signal?: AbortSignal}` (default TTL
+    /// `"10s"`; the signal closes the provider). One provider per name per client. Its change
+    /// requests arrive on `provider.requests`, each with `accept()`/`reject()`.
     ///
     /// ```js
     /// const lamp = client.provide("kitchen:lamp", false, { metadata: { room: "kitchen" }, ttl: "10s" });
+    /// for await (const req of lamp.requests) {
+    ///   if (typeof req.value === "boolean") await req.accept(true); // and apply it
+    ///   else await req.reject("a lamp is on or off");
+    /// }
     /// ```
     pub fn provide(
         &self,
         name: &str,
         value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ProvideOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ProvideOptions")] options: JsValue,
     ) -> Result<Provider, JsValue> {
         self.check_open()?;
         let value_json =
@@ -220,23 +263,31 @@ impl RegistryClient {
             name: name.to_string(),
             requests: new_stream(Buffering::Queue(100)),
             commands: tx,
+            publication: Publication {
+                name: name.to_string(),
+                metadata,
+                ttl,
+                ttl_ms,
+            },
+            value: RefCell::new(value_json),
+            published: Cell::new(false),
+            abort: RefCell::new(None),
         });
         self.shared
             .borrow_mut()
             .providers
             .insert(name.to_string(), state.clone());
-        let publication = Publication {
-            name: name.to_string(),
-            metadata,
-            ttl,
-            ttl_ms,
-        };
-        wasm_bindgen_futures::spawn_local(write_task(
-            self.shared.clone(),
-            publication,
-            value_json,
-            rx,
-        ));
+        if let Some(signal) = signal_of(&options) {
+            let (weak, me) = (Rc::downgrade(&self.shared), Rc::downgrade(&state));
+            let listener = on_abort(&signal, move || {
+                if let (Some(shared), Some(me)) = (weak.upgrade(), me.upgrade()) {
+                    close_provider(&shared, &me);
+                }
+            });
+            *state.abort.borrow_mut() = listener;
+        }
+        wasm_bindgen_futures::spawn_local(write_task(self.shared.clone(), state.clone(), rx));
+        ws::ensure(&self.shared);
         provider_poll::restart(&self.shared);
         Ok(Provider {
             shared: self.shared.clone(),
@@ -288,7 +339,18 @@ impl RegistryClient {
         (s.base.clone(), s.lifetime.signal())
     }
 
-    fn check_open(&self) -> Result<(), JsValue> {
+    /// Makes `options.signal` end a stream; the listener is dropped when the stream ends.
+    fn abort_closes(&self, options: &JsValue, stream: &Stream) -> Option<crate::abort::Listener> {
+        let signal = signal_of(options)?;
+        let me = Rc::downgrade(stream);
+        on_abort(&signal, move || {
+            if let Some(stream) = me.upgrade() {
+                stream::finish(&stream);
+            }
+        })
+    }
+
+    pub(crate) fn check_open(&self) -> Result<(), JsValue> {
         if self.shared.borrow().closed {
             Err(error("client is closed"))
         } else {
@@ -297,8 +359,15 @@ impl RegistryClient {
     }
 }
 
-fn close_shared(shared: &SharedRef) {
-    let (streams, providers, lifetime) = {
+/// A stream class object (`out`) whose stream has ended: its signal had aborted already.
+pub(crate) fn ended(stream: &Stream, out: JsValue) -> JsValue {
+    stream::finish(stream);
+    make_async_iterable(&out);
+    out
+}
+
+pub(crate) fn close_shared(shared: &SharedRef) {
+    let (streams, providers, validators, lifetime) = {
         let mut s = shared.borrow_mut();
         if s.closed {
             return;
@@ -309,14 +378,23 @@ fn close_shared(shared: &SharedRef) {
             .flatten()
             .collect();
         streams.extend(std::mem::take(&mut s.all));
+        streams.extend(std::mem::take(&mut s.queries));
+        s.watches.clear();
+        s.name_watch.clear();
+        s.all_watch = None;
         let providers: Vec<_> = s.providers.values().cloned().collect();
-        (streams, providers, s.lifetime.clone())
+        let validators: Vec<_> = std::mem::take(&mut s.validators).into_values().collect();
+        (streams, providers, validators, s.lifetime.clone())
     };
+    ws::close(shared);
     lifetime.abort();
     for stream in streams {
         stream::finish(&stream);
     }
     for p in providers {
         close_provider(shared, &p);
+    }
+    for v in validators {
+        v.settle(Err(error("client is closed")));
     }
 }

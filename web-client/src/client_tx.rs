@@ -25,7 +25,7 @@ impl RegistryClient {
     pub fn transaction(
         &self,
         #[wasm_bindgen(unchecked_param_type = "TxOp[]")] ops: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "{ifVersion?: number} | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ifVersion?: number}")] options: JsValue,
     ) -> Promise {
         if !Array::is_array(&ops) {
             return reject(error("ops must be an array"));

@@ -37,7 +37,10 @@ pub(crate) fn v1(
 }
 
 /// Fetches every page of a paged `/v1` listing (`entries` + `next_cursor`) into one array.
-async fn all_pages(url: String, signal: web_sys::AbortSignal) -> Result<JsValue, JsValue> {
+pub(crate) async fn all_pages(
+    url: String,
+    signal: web_sys::AbortSignal,
+) -> Result<JsValue, JsValue> {
     let all = Array::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -70,6 +73,16 @@ pub(crate) fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsVal
             Ok(Some(n as u64))
         }
         _ => Err(error(format!("{key} must be a non-negative integer"))),
+    }
+}
+
+/// A version number as URL text (integers only: formatting floats would also pull Rust's
+/// float printing into the wasm).
+fn version_text(what: &str, v: f64) -> Result<String, JsValue> {
+    if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
+        Ok((v as u64).to_string())
+    } else {
+        Err(error(format!("{what} must be a non-negative integer")))
     }
 }
 
@@ -139,7 +152,7 @@ impl RegistryClient {
     pub fn delete_entry(
         &self,
         id: &str,
-        #[wasm_bindgen(unchecked_param_type = "{ifVersion?: number} | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ifVersion?: number}")] options: JsValue,
     ) -> Promise {
         let query = match opt_u64(&options, "ifVersion") {
             Ok(Some(v)) => format!("?if_version={v}"),
@@ -166,7 +179,7 @@ impl RegistryClient {
     pub fn history(
         &self,
         #[wasm_bindgen(
-            unchecked_param_type = "{since?: number, before?: number, limit?: number} | undefined"
+            unchecked_optional_param_type = "{since?: number, before?: number, limit?: number}"
         )]
         options: JsValue,
     ) -> Promise {
@@ -190,7 +203,10 @@ impl RegistryClient {
     /// One version with its changeset.
     #[wasm_bindgen(unchecked_return_type = "Promise<Version>")]
     pub fn version(&self, version: f64) -> Promise {
-        v1(self, "GET", format!("/v1/versions/{version}"), None, false)
+        match version_text("version", version) {
+            Ok(v) => v1(self, "GET", format!("/v1/versions/{v}"), None, false),
+            Err(e) => reject(e),
+        }
     }
 
     /// The squashed changeset from version `from` to version `to` (backwards if `to < from`).
@@ -200,13 +216,16 @@ impl RegistryClient {
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<{from: number, to: number, changeset: Op[]}>")]
     pub fn diff(&self, from: f64, to: f64) -> Promise {
-        v1(
-            self,
-            "GET",
-            format!("/v1/diff?from={from}&to={to}"),
-            None,
-            false,
-        )
+        match (version_text("from", from), version_text("to", to)) {
+            (Ok(from), Ok(to)) => v1(
+                self,
+                "GET",
+                format!("/v1/diff?from={from}&to={to}"),
+                None,
+                false,
+            ),
+            (Err(e), _) | (_, Err(e)) => reject(e),
+        }
     }
 
     /// Every entry as it was at a version (pages fetched until the end).
@@ -216,6 +235,10 @@ impl RegistryClient {
     /// ```
     #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<Entry[]>")]
     pub fn state_at(&self, version: f64) -> Promise {
+        let version = match version_text("version", version) {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
         let (base, signal) = self.endpoint();
         future_to_promise(all_pages(
             format!("{base}/v1/state?at={version}&limit=1000"),
@@ -235,7 +258,7 @@ impl RegistryClient {
     pub fn rollback(
         &self,
         version: f64,
-        #[wasm_bindgen(unchecked_param_type = "{ifVersion?: number} | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ifVersion?: number}")] options: JsValue,
     ) -> Promise {
         let if_version = match opt_u64(&options, "ifVersion") {
             Ok(v) => v,
@@ -258,9 +281,9 @@ impl RegistryClient {
     }
 }
 
-/// Turns a query (an object `{"[op]field": pattern}` or an array of criterion strings) into
-/// `where=` parameters.
-fn where_params(query: &JsValue) -> Result<Vec<String>, JsValue> {
+/// The criteria of a query (an object `{"[op]field": pattern}` or an array of criterion
+/// strings), as `[op]field=pattern` strings.
+pub(crate) fn criteria_of(query: &JsValue) -> Result<Vec<String>, JsValue> {
     let mut criteria = Vec::new();
     if Array::is_array(query) {
         for c in Array::from(query).iter() {
@@ -290,7 +313,12 @@ fn where_params(query: &JsValue) -> Result<Vec<String>, JsValue> {
             "a query is an object {\"[op]field\": pattern} or an array of criterion strings",
         ));
     }
-    Ok(criteria
+    Ok(criteria)
+}
+
+/// A query as `where=` parameters.
+fn where_params(query: &JsValue) -> Result<Vec<String>, JsValue> {
+    Ok(criteria_of(query)?
         .iter()
         .map(|c| format!("where={}", encode(c)))
         .collect())

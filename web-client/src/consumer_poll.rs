@@ -1,4 +1,4 @@
-//! The one consumer long poll of a client: `GET /consumer?name=…&wait=…&since=<version>` over
+//! The one consumer long poll of a client on long polls: `GET /consumer?name=…&wait=…&since=<version>` over
 //! the union of consumed names (or all registers while a `consumeAll()` stream is open), with
 //! changes dispatched to every stream. `since` makes sure no change between two polls is lost.
 
@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 use web_sys::AbortController;
 
 use crate::convert::{get, object, parse, stringify};
-use crate::shared::SharedRef;
+use crate::shared::{Mode, SharedRef};
 use crate::stream::{push, Stream};
 use crate::transport::encode;
 
@@ -14,7 +14,8 @@ use crate::transport::encode;
 pub fn ensure_running(shared: &SharedRef) {
     {
         let mut s = shared.borrow_mut();
-        if s.consumer_running || s.closed {
+        // Only on long polls: over the WebSocket, watches/provides do this job.
+        if s.consumer_running || s.closed || s.mode != Mode::LongPoll {
             return;
         }
         s.consumer_running = true;
@@ -159,8 +160,9 @@ pub fn last_update(shared: &SharedRef, name: &str) -> Option<JsValue> {
     let s = shared.borrow();
     let text = s.last.get(name)?.as_ref()?;
     let reg = parse(text).ok()?;
-    let version = s
-        .since
+    let watched = s.name_watch.get(name).and_then(|id| s.watches.get(id));
+    let version = watched
+        .map_or(s.since, |w| w.version)
         .map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64));
     Some(register_update(name, &reg, &version))
 }

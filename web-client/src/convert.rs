@@ -52,3 +52,40 @@ pub fn error(message: impl AsRef<str>) -> JsValue {
 pub fn iter_result(value: &JsValue, done: bool) -> JsValue {
     object(&[("value", value.clone()), ("done", JsValue::from_bool(done))]).into()
 }
+
+/// The JS `Error` for a registry error object `{code, message, reasons?}` (a WebSocket
+/// `error` reply): the registry's message, with `code` (and `reasons`) properties.
+pub fn registry_error(err: &JsValue, fallback: &str) -> JsValue {
+    let message = get(err, "message")
+        .as_string()
+        .unwrap_or_else(|| fallback.to_string());
+    let e = error(message);
+    let _ = Reflect::set(&e, &"code".into(), &get(err, "code"));
+    let reasons = get(err, "reasons");
+    if !reasons.is_undefined() {
+        let _ = Reflect::set(&e, &"reasons".into(), &reasons);
+    }
+    e
+}
+
+/// A string as a JSON string literal.
+pub fn json_string(s: &str) -> String {
+    stringify(&JsValue::from_str(s)).unwrap_or_default()
+}
+
+/// `obj[key]` as a non-negative integer.
+pub fn get_u64(obj: &JsValue, key: &str) -> Option<u64> {
+    get(obj, key)
+        .as_f64()
+        .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+        .map(|n| n as u64)
+}
+
+/// The message of a thrown value: `error.message`, or the value as text.
+pub fn message_of(thrown: &JsValue) -> String {
+    get(thrown, "message")
+        .as_string()
+        .or_else(|| thrown.as_string())
+        .or_else(|| stringify(thrown))
+        .unwrap_or_else(|| "unknown error".into())
+}

@@ -1,43 +1,58 @@
 //! # registry-web
 //!
-//! The browser (and Node) client of Edge Registry, compiled to wasm with wasm-bindgen. It speaks
-//! the reg-compatible register API: `consume()` streams a register's live value, `provide()`
-//! publishes one and keeps it alive, `request()` asks a provider for a change.
+//! The browser (and Node) client of Edge Registry, compiled to wasm with wasm-bindgen:
+//! `consume()` streams a register's live value, `watch()` a query's live result, `provide()`
+//! publishes a register and keeps it alive, `request()` asks a provider for a change and
+//! resolves with its outcome, `validate()` takes part in transactions. One WebSocket per client
+//! carries all of it (resumed without loss after a reconnect); HTTP long polls are the
+//! fallback when no socket can be opened.
 //!
 //! ```js
 //! import init, { RegistryClient } from "registry-web";
 //! await init();
 //! const client = new RegistryClient("http://127.0.0.1:8787/r/home");
 //! const lamp = client.provide("kitchen:lamp", false, { ttl: "10s" });
+//! (async () => { for await (const req of lamp.requests) await req.accept(true); })();
 //! const view = client.consume("kitchen:lamp");
 //! for await (const { value } of view) { console.log("lamp is", value); break; }
-//! await view.request(true);            // lamp.requests yields { name, value: true }
+//! const { status } = await view.request(true);   // "accepted"
 //! client.close();
 //! ```
 //!
 //! One JS class per file: [`RegistryClient`], [`RegisterStream`], [`RegistryStream`],
-//! [`Provider`], [`ChangeRequestStream`]. JS is never called while Rust holds a borrow.
+//! [`QueryStream`], [`Provider`], [`ChangeRequestStream`], [`Validator`]. JS is never called
+//! while Rust holds a borrow.
 
+mod abort;
 mod client;
 mod client_tx;
 mod client_v1;
+mod client_ws;
 mod consumer_poll;
 mod convert;
 mod long_poll;
 mod provider;
 mod provider_poll;
+mod query_poll;
+mod query_stream;
 mod register_stream;
 mod registry_stream;
 mod request_stream;
+mod requests;
 mod shared;
 mod stream;
 mod transport;
+mod validator;
+mod ws;
+mod ws_watch;
 
 pub use client::RegistryClient;
 pub use provider::Provider;
+pub use query_stream::QueryStream;
 pub use register_stream::RegisterStream;
 pub use registry_stream::RegistryStream;
 pub use request_stream::ChangeRequestStream;
+pub use validator::Validator;
 
 use wasm_bindgen::prelude::*;
 
@@ -47,6 +62,12 @@ const TS_TYPES: &'static str = r#"
 export interface ClientOptions {
   /** Closes the client when aborted. */
   signal?: AbortSignal;
+  /**
+   * `"auto"` (default): one WebSocket (`/v1/ws`), or HTTP long polls for the life of the client
+   * if the first socket cannot be opened. `"websocket"`: never long polls (reconnects with
+   * backoff however long it takes). `"long-poll"`: never a socket; `validate()` is unavailable.
+   */
+  transport?: "auto" | "websocket" | "long-poll";
   /** Long-poll duration, a Go-style duration such as "30s" (the server caps it at 60 s). */
   wait?: string;
 }
@@ -72,11 +93,58 @@ export interface ProvideOptions {
   metadata?: Record<string, unknown>;
   /** Go-style duration, default "10s"; the provider re-publishes at half of it. */
   ttl?: string;
+  /** Closes the provider when aborted. */
+  signal?: AbortSignal;
 }
-/** A change request received by a provider. */
-export interface ChangeRequest { name: string; value: unknown; }
-/** What `RegisterStream.request()` resolves with. */
-export interface RequestOutcome { name: string; status: "pending"; }
+/**
+ * A change request received by a provider.
+ *
+ * ```js
+ * for await (const req of lamp.requests) {
+ *   if (req.value === "broken") await req.reject("not a lamp state");
+ *   else await req.accept(true);            // true: also set the register to req.value
+ * }
+ * ```
+ */
+export interface ChangeRequest {
+  name: string;
+  value: unknown;
+  /** The request's id (`undefined` only from a registry that sends no `X-Request-Ids`). */
+  request?: number;
+  /** Accepts the request; `apply: true` also sets the register to `value` in the same version. */
+  accept(apply?: boolean): Promise<RequestOutcome>;
+  /** Rejects the request; the requester's outcome carries `reason`. */
+  reject(reason?: string): Promise<RequestOutcome>;
+}
+/** The final outcome of a change request (`request()` resolves with it). */
+export interface RequestOutcome {
+  request: number;
+  name?: string;
+  status: "accepted" | "rejected" | "superseded" | "expired";
+  /** The provider's reason, for a rejection. */
+  reason?: string;
+}
+/** One item of a `QueryStream`: the entries matching the query after `version`. */
+export interface QueryResult {
+  version: number;
+  /** Every matching entry, in id order. */
+  entries: Entry[];
+  /**
+   * The operations of `version` that touched the query (`entry: null` = deleted or no longer
+   * matching). Absent on the first item and on long polls.
+   */
+  ops?: { op: "create" | "update" | "delete"; id: string; entry: Entry | null }[];
+}
+/** What a validator function receives. */
+export interface ValidationRequest {
+  /** The transaction's id. */
+  tx: number;
+  validator: string;
+  /** The transaction's operations that match the validator (`before` for updates and deletes). */
+  ops: { op: "create" | "update" | "delete"; id: string; entry: Entry | null; before?: Entry | null }[];
+  /** When the registry stops waiting (Unix ms). */
+  deadline?: number;
+}
 /** An entry of the registry. */
 export interface Entry {
   id: string;
@@ -125,4 +193,5 @@ export interface HistoryPage {
 export interface RegisterStream { [Symbol.asyncIterator](): AsyncIterator<RegisterUpdate, undefined>; }
 export interface RegistryStream { [Symbol.asyncIterator](): AsyncIterator<RegistrySnapshot, undefined>; }
 export interface ChangeRequestStream { [Symbol.asyncIterator](): AsyncIterator<ChangeRequest, undefined>; }
+export interface QueryStream { [Symbol.asyncIterator](): AsyncIterator<QueryResult, undefined>; }
 "#;

@@ -1,7 +1,10 @@
 //! `Provider`: publishes one register, keeps it alive by re-publishing at half its TTL, and
 //! receives its change requests. All writes of a provider go through one task, one at a time,
-//! so a refresh never overtakes a `set()`.
+//! so a refresh never overtakes a `set()`. Over the WebSocket a write is a `provide` message
+//! (which also routes the register's requests to this socket; a reopened socket gets every
+//! published register again); over long polls a `PUT /provider`.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_channel::{mpsc, oneshot};
@@ -12,10 +15,12 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{error, stringify};
-use crate::shared::{now_ms, SharedRef};
+use crate::abort::Listener;
+use crate::convert::{error, json_string, object, stringify};
+use crate::shared::{now_ms, Mode, Shared, SharedRef};
 use crate::stream::{finish, Stream};
 use crate::transport::send;
+use crate::ws::{self, CallError};
 
 /// What the write task is asked to do.
 pub enum Command {
@@ -33,6 +38,14 @@ pub struct ProviderState {
     pub requests: Stream,
     /// Commands to its write task.
     pub commands: mpsc::UnboundedSender<Command>,
+    /// How it publishes.
+    pub publication: Publication,
+    /// The value last asked for (JSON text).
+    pub value: RefCell<String>,
+    /// Published at least once (so a reopened socket publishes it again).
+    pub published: Cell<bool>,
+    /// The `options.signal` listener (dropped on close).
+    pub abort: RefCell<Option<Listener>>,
 }
 
 /// How a provider publishes: fixed for its life.
@@ -48,63 +61,87 @@ pub struct Publication {
 }
 
 impl Publication {
-    fn body(&self, value_json: &str) -> String {
-        let name = stringify(&JsValue::from_str(&self.name)).unwrap_or_default();
-        let ttl = stringify(&JsValue::from_str(&self.ttl)).unwrap_or_default();
+    /// `"name":{"value":…,"metadata":…,"ttl":…}`.
+    fn register(&self, value_json: &str) -> String {
         let metadata = self
             .metadata
             .as_ref()
             .map(|m| format!(",\"metadata\":{m}"))
             .unwrap_or_default();
-        format!("{{\"registers\":{{{name}:{{\"value\":{value_json}{metadata},\"ttl\":{ttl}}}}}}}")
+        format!(
+            "{}:{{\"value\":{value_json}{metadata},\"ttl\":{}}}",
+            json_string(&self.name),
+            json_string(&self.ttl)
+        )
     }
 }
 
-async fn put(
-    shared: &SharedRef,
-    publication: &Publication,
-    value_json: &str,
-) -> Result<(), JsValue> {
+/// Publishes the provider's current value: a `provide` message once the socket is open, or a
+/// `PUT /provider` on long polls.
+async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValue> {
+    let register = state.publication.register(&state.value.borrow());
+    if ws::usable(shared).await? == Mode::WebSocket {
+        let text = format!("{{\"type\":\"provide\",\"registers\":{{{register}}}}}");
+        return match ws::call(shared, &text, false).await {
+            Ok(_) => {
+                state.published.set(true);
+                Ok(())
+            }
+            Err(CallError::Server(e)) => Err(e),
+            Err(CallError::Lost) => Err(error("connection lost; publishing again")),
+        };
+    }
     let (url, signal) = {
         let s = shared.borrow();
         (format!("{}/provider", s.base), s.lifetime.signal())
     };
-    let reply = send(
-        "PUT",
-        &url,
-        Some(&publication.body(value_json)),
-        Some(&signal),
-    )
-    .await?;
+    let body = format!("{{\"registers\":{{{register}}}}}");
+    let reply = send("PUT", &url, Some(&body), Some(&signal)).await?;
     if reply.status == 204 {
+        state.published.set(true);
         Ok(())
     } else {
         Err(reply.into_error())
     }
 }
 
+/// One `provide` message with every published register, for a socket that just opened.
+pub fn resume_message(s: &Shared) -> Option<String> {
+    let registers: Vec<String> = s
+        .providers
+        .values()
+        .filter(|p| p.published.get())
+        .map(|p| p.publication.register(&p.value.borrow()))
+        .collect();
+    (!registers.is_empty()).then(|| {
+        format!(
+            "{{\"type\":\"provide\",\"registers\":{{{}}}}}",
+            registers.join(",")
+        )
+    })
+}
+
 /// The write task: publishes at once, then on every `set()` and at half the TTL after the last
 /// successful write (1 s after a failed one).
 pub async fn write_task(
     shared: SharedRef,
-    publication: Publication,
-    mut value_json: String,
+    state: Rc<ProviderState>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let half = (publication.ttl_ms / 2).max(1) as f64;
+    let half = (state.publication.ttl_ms / 2).max(1) as f64;
     let mut next_write = now_ms();
     loop {
         let delay = (next_write - now_ms()).max(0.0) as u32;
         let result = match select(commands.next(), TimeoutFuture::new(delay)).await {
             Either::Left((Some(Command::Set(json, done)), _)) => {
-                value_json = json;
-                let r = put(&shared, &publication, &value_json).await;
+                *state.value.borrow_mut() = json;
+                let r = publish(&shared, &state).await;
                 let ok = r.is_ok();
                 let _ = done.send(r);
                 ok
             }
             Either::Left((Some(Command::Close), _)) | Either::Left((None, _)) => break,
-            Either::Right(_) => put(&shared, &publication, &value_json).await.is_ok(),
+            Either::Right(_) => publish(&shared, &state).await.is_ok(),
         };
         if shared.borrow().closed {
             break;
@@ -135,7 +172,9 @@ impl Provider {
         self.state.name.clone()
     }
 
-    /// The change requests consumers send for this register (async-iterable, in order).
+    /// The change requests consumers send for this register (async-iterable, in order). Each
+    /// is `{name, value, request, accept(apply?), reject(reason?)}`: `accept(true)` also sets
+    /// the register to the requested value; publishing exactly that value accepts it too.
     #[wasm_bindgen(getter, unchecked_return_type = "ChangeRequestStream")]
     pub fn requests(&self) -> JsValue {
         let out = JsValue::from(crate::request_stream::ChangeRequestStream {
@@ -173,7 +212,8 @@ impl Provider {
         })
     }
 
-    /// Stops publishing and ends `requests`. The register stays until its TTL runs out.
+    /// Stops publishing (and receiving requests) and ends `requests`. The register stays until
+    /// its TTL runs out.
     pub fn close(&self) {
         close_provider(&self.shared, &self.state);
     }
@@ -189,8 +229,13 @@ pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
         }
     };
     let _ = state.commands.unbounded_send(Command::Close);
+    let listener = state.abort.borrow_mut().take();
+    drop(listener);
     finish(&state.requests);
     if removed {
+        let names = js_sys::Array::of1(&state.name.as_str().into());
+        let msg = object(&[("type", "unprovide".into()), ("names", names.into())]);
+        ws::send(shared, &stringify(&msg).unwrap_or_default());
         crate::provider_poll::restart(shared);
     }
 }

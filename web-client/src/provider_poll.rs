@@ -1,10 +1,13 @@
-//! The one provider long poll of a client: `GET /provider?name=…&wait=…` over the names of all
-//! its providers; each change request goes to the `requests` stream of its provider.
+//! The one provider long poll of a client (on long polls): `GET /provider?name=…&wait=…` over
+//! the names of all its providers; each change request goes to the `requests` stream of its
+//! provider, with its id from the `X-Request-Ids` header (so it can be accepted or rejected).
 
 use web_sys::AbortController;
 
-use crate::convert::{get, keys, object, parse};
-use crate::shared::SharedRef;
+use wasm_bindgen::JsValue;
+
+use crate::convert::{get, get_u64, keys, parse};
+use crate::shared::{Mode, SharedRef};
 use crate::stream::push;
 use crate::transport::{encode, Reply};
 
@@ -12,7 +15,8 @@ use crate::transport::{encode, Reply};
 pub fn ensure_running(shared: &SharedRef) {
     {
         let mut s = shared.borrow_mut();
-        if s.provider_running || s.closed {
+        // Only on long polls: over the WebSocket, watches/provides do this job.
+        if s.provider_running || s.closed || s.mode != Mode::LongPoll {
             return;
         }
         s.provider_running = true;
@@ -51,19 +55,22 @@ fn poll_url(shared: &SharedRef) -> Option<(String, AbortController)> {
 fn deliver(shared: &SharedRef, reply: Reply) {
     let Ok(doc) = parse(&reply.body) else { return };
     let registers = get(&doc, "registers");
-    let mut deliveries = Vec::new();
-    {
+    let ids = reply
+        .request_ids
+        .as_deref()
+        .and_then(|text| parse(text).ok())
+        .unwrap_or(JsValue::UNDEFINED);
+    let targets: Vec<_> = {
         let s = shared.borrow();
-        for name in keys(&registers) {
-            if let Some(p) = s.providers.get(&name) {
-                let value = get(&get(&registers, &name), "value");
-                let item = object(&[("name", name.as_str().into()), ("value", value)]);
-                deliveries.push((p.requests.clone(), item));
-            }
-        }
-    }
-    for (stream, item) in deliveries {
-        push(&stream, item.into());
+        keys(&registers)
+            .into_iter()
+            .filter_map(|name| s.providers.get(&name).map(|p| (name, p.requests.clone())))
+            .collect()
+    };
+    for (name, stream) in targets {
+        let value = get(&get(&registers, &name), "value");
+        let item = crate::requests::item(shared, &name, &value, get_u64(&ids, &name));
+        push(&stream, item);
     }
 }
 

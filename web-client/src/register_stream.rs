@@ -2,12 +2,9 @@
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{error, object, stringify};
 use crate::shared::SharedRef;
 use crate::stream::{self, Stream};
-use crate::transport::send;
 
 /// The live value of one register: async-iterable and subscribable. Items are
 /// `{name, value, metadata, version, removed}`; a slow reader skips to the latest value.
@@ -50,31 +47,28 @@ impl RegisterStream {
         stream::subscribe(&self.stream, callback)
     }
 
-    /// Asks the register's provider for a new value (`PUT /consumer`). Resolves with
-    /// `{name, status: "pending"}` once the registry queued it; rejects on an error.
+    /// Asks the register's provider for a new value and resolves with the final outcome
+    /// `{request, name, status, reason?}` — `status` is `"accepted"`, `"rejected"` (with the
+    /// provider's `reason`), `"superseded"` (a newer request for the register came first) or
+    /// `"expired"` (no provider answered within 60 s). Rejects on an error, and with
+    /// `options.signal`'s reason when it aborts (the request itself stays in the registry).
     ///
     /// ```js
-    /// await temp.request(21.5);
+    /// const { status, reason } = await temp.request(21.5, { signal: AbortSignal.timeout(90_000) });
+    /// if (status !== "accepted") console.warn("not applied:", status, reason);
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<RequestOutcome>")]
-    pub fn request(&self, value: JsValue) -> Promise {
-        let Some(json) = stringify(&value) else {
-            return Promise::reject(&error("value must be JSON-serialisable"));
-        };
-        let name = self.name.clone();
-        let (url, signal) = {
-            let s = self.shared.borrow();
-            (format!("{}/consumer", s.base), s.lifetime.signal())
-        };
-        future_to_promise(async move {
-            let key = stringify(&JsValue::from_str(&name)).unwrap_or_default();
-            let body = format!("{{\"registers\":{{{key}:{{\"value\":{json}}}}}}}");
-            let reply = send("PUT", &url, Some(&body), Some(&signal)).await?;
-            if reply.status != 202 {
-                return Err(reply.into_error());
-            }
-            Ok(object(&[("name", name.as_str().into()), ("status", "pending".into())]).into())
-        })
+    pub fn request(
+        &self,
+        value: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{signal?: AbortSignal}")] options: JsValue,
+    ) -> Promise {
+        crate::requests::request(
+            &self.shared,
+            &self.name,
+            &value,
+            crate::abort::signal_of(&options),
+        )
     }
 
     /// The next update (async-iterator protocol).

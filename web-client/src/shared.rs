@@ -1,5 +1,7 @@
-//! The state one `RegistryClient` shares between its streams, providers and its two polling
-//! loops (one consumer long poll, one provider long poll, whatever the number of streams).
+//! The state one `RegistryClient` shares between its streams, providers, validators and its
+//! transport: one WebSocket carrying every subscription, or — when the socket cannot be opened
+//! (or `transport: "long-poll"`) — one consumer long poll and one provider long poll, whatever
+//! the number of streams.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +11,42 @@ use web_sys::AbortController;
 
 use crate::provider::ProviderState;
 use crate::stream::Stream;
+use crate::validator::ValidatorState;
+use crate::ws::WsState;
+use crate::ws_watch::Watch;
+
+/// The transport the client was asked to use (`options.transport`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Preference {
+    /// WebSocket, falling back to long polls for good if the first socket cannot be opened.
+    Auto,
+    /// WebSocket only: reconnect (with backoff) however long it takes.
+    WebSocket,
+    /// HTTP long polls only.
+    LongPoll,
+}
+
+/// The transport the client uses now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// No socket has opened yet (and none has failed for good).
+    Connecting,
+    /// Everything goes over the WebSocket.
+    WebSocket,
+    /// Everything goes over HTTP long polls, for the life of the client.
+    LongPoll,
+}
+
+impl Mode {
+    /// The name `RegistryClient.transport` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Connecting => "connecting",
+            Mode::WebSocket => "websocket",
+            Mode::LongPoll => "long-poll",
+        }
+    }
+}
 
 /// Client-wide state.
 pub struct Shared {
@@ -18,10 +56,18 @@ pub struct Shared {
     pub wait: String,
     /// Set by `close()`.
     pub closed: bool,
+    /// What `options.transport` asked for.
+    pub preference: Preference,
+    /// The transport in use.
+    pub mode: Mode,
+    /// The socket and its bookkeeping.
+    pub ws: WsState,
     /// Streams of `consume(name)`, by name.
     pub consumers: BTreeMap<String, Vec<Stream>>,
     /// Streams of `consumeAll()`.
     pub all: Vec<Stream>,
+    /// Streams of `watch(criteria)` (over either transport).
+    pub queries: Vec<Stream>,
     /// The last state seen per consumed name: `Some(json)` present, `None` absent.
     pub last: HashMap<String, Option<String>>,
     /// The last full snapshot seen by `consumeAll()` streams.
@@ -40,8 +86,68 @@ pub struct Shared {
     pub provider_running: bool,
     /// Aborts the provider poll in flight.
     pub provider_abort: Option<AbortController>,
+    /// WebSocket watches by watch id (kept across reconnects).
+    pub watches: BTreeMap<String, Watch>,
+    /// The watch id of each consumed name.
+    pub name_watch: HashMap<String, String>,
+    /// The watch id of `consumeAll()` streams.
+    pub all_watch: Option<String>,
+    /// Validators by id.
+    pub validators: BTreeMap<String, Rc<ValidatorState>>,
+    /// Counter for watch and validator ids.
+    pub next_id: u64,
+    /// `answer(id, accept, apply, reason)`: the verdict function behind `accept()`/`reject()`
+    /// of change request items (one per client).
+    pub answer: wasm_bindgen::JsValue,
     /// Aborted by `close()`: ends every request of the client.
     pub lifetime: AbortController,
+}
+
+impl Shared {
+    /// A fresh client state.
+    pub fn new(
+        base: String,
+        wait: String,
+        preference: Preference,
+    ) -> Result<Self, wasm_bindgen::JsValue> {
+        Ok(Shared {
+            base,
+            wait,
+            closed: false,
+            preference,
+            mode: if preference == Preference::LongPoll {
+                Mode::LongPoll
+            } else {
+                Mode::Connecting
+            },
+            ws: WsState::default(),
+            consumers: BTreeMap::new(),
+            all: Vec::new(),
+            queries: Vec::new(),
+            last: HashMap::new(),
+            last_all: None,
+            since: None,
+            consumer_running: false,
+            consumer_abort: None,
+            snapshot_needed: false,
+            providers: BTreeMap::new(),
+            provider_running: false,
+            provider_abort: None,
+            watches: BTreeMap::new(),
+            name_watch: HashMap::new(),
+            all_watch: None,
+            validators: BTreeMap::new(),
+            next_id: 0,
+            answer: wasm_bindgen::JsValue::UNDEFINED,
+            lifetime: AbortController::new()?,
+        })
+    }
+
+    /// A new client-unique id with a prefix (`w3`, `v4`).
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{}", self.next_id)
+    }
 }
 
 /// A shared handle.

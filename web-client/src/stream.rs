@@ -37,8 +37,10 @@ pub enum Buffering {
 pub struct StreamCore {
     buffering: Buffering,
     queue: VecDeque<JsValue>,
-    /// Resolve functions of `next()` calls waiting for an item.
-    waiting: VecDeque<Function>,
+    /// Resolve and reject functions of `next()` calls waiting for an item.
+    waiting: VecDeque<(Function, Function)>,
+    /// Set when the stream ended with an error: `next()` rejects with it.
+    error: Option<JsValue>,
     callbacks: Vec<(u32, Function)>,
     next_callback: u32,
     closed: bool,
@@ -57,6 +59,7 @@ pub fn new_stream(buffering: Buffering) -> Stream {
         waiting: VecDeque::new(),
         callbacks: Vec::new(),
         next_callback: 0,
+        error: None,
         closed: false,
         on_close: None,
     }))
@@ -92,7 +95,7 @@ pub fn push(stream: &Stream, item: JsValue) {
         let callbacks: Vec<Function> = s.callbacks.iter().map(|(_, f)| f.clone()).collect();
         (resolve, callbacks)
     };
-    if let Some(resolve) = resolve {
+    if let Some((resolve, _)) = resolve {
         let _ = resolve.call1(&JsValue::NULL, &iter_result(&item, false));
     }
     for cb in callbacks {
@@ -107,14 +110,22 @@ pub fn next(stream: &Stream) -> Promise {
     if let Some(item) = s.queue.pop_front() {
         return Promise::resolve(&iter_result(&item, false));
     }
+    if let Some(e) = &s.error {
+        return Promise::reject(e);
+    }
     if s.closed {
         return Promise::resolve(&iter_result(&JsValue::UNDEFINED, true));
     }
     let mut resolver = None;
-    let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+    let promise = Promise::new(&mut |resolve, reject| resolver = Some((resolve, reject)));
     s.waiting
         .push_back(resolver.expect("Promise runs its executor at once"));
     promise
+}
+
+/// Whether the stream has ended.
+pub fn is_closed(stream: &Stream) -> bool {
+    stream.borrow().closed
 }
 
 /// Adds a callback; returns the function that removes it.
@@ -138,6 +149,16 @@ pub fn subscribe(stream: &Stream, callback: Function) -> Function {
 /// Ends the stream: pending `next()` calls resolve `{done: true}`, callbacks are dropped, and
 /// the close hook runs. Idempotent.
 pub fn finish(stream: &Stream) {
+    end(stream, None);
+}
+
+/// Ends the stream with an error: pending and later `next()` calls reject with it (a `for
+/// await` loop throws it), callbacks are dropped, and the close hook runs. No-op once ended.
+pub fn fail(stream: &Stream, error: JsValue) {
+    end(stream, Some(error));
+}
+
+fn end(stream: &Stream, error: Option<JsValue>) {
     let (waiting, hook) = {
         let mut s = stream.borrow_mut();
         if s.closed {
@@ -146,10 +167,14 @@ pub fn finish(stream: &Stream) {
         s.closed = true;
         s.callbacks.clear();
         s.queue.clear();
+        s.error = error.clone();
         (std::mem::take(&mut s.waiting), s.on_close.take())
     };
-    for resolve in waiting {
-        let _ = resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true));
+    for (resolve, reject) in waiting {
+        let _ = match &error {
+            Some(e) => reject.call1(&JsValue::NULL, e),
+            None => resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true)),
+        };
     }
     if let Some(hook) = hook {
         hook();

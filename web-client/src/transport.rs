@@ -20,6 +20,8 @@ pub struct Reply {
     pub version: Option<u64>,
     /// Body text.
     pub body: String,
+    /// `X-Request-Ids` (JSON `{name: id}`), on `GET /provider` answers.
+    pub request_ids: Option<String>,
 }
 
 impl Reply {
@@ -65,6 +67,7 @@ pub async fn send(
         .headers()
         .get("x-registry-version")?
         .and_then(|v| v.parse().ok());
+    let request_ids = response.headers().get("x-request-ids")?;
     let body = JsFuture::from(response.text()?)
         .await?
         .as_string()
@@ -73,6 +76,7 @@ pub async fn send(
         status: response.status(),
         version,
         body,
+        request_ids,
     })
 }
 

@@ -15,6 +15,11 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// The WebSocket transport: watches, queries, requests with outcomes, validators, fallback and
+/// lossless reconnects.
+#[path = "browser/streams.rs"]
+mod streams;
+
 const WORKER: &str = match option_env!("REGISTRY_URL") {
     Some(url) => url,
     None => "http://127.0.0.1:8787",
@@ -88,7 +93,7 @@ async fn a_consumer_sees_the_current_value_then_every_change() {
         )
         .unwrap();
     let client = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let stream = client.consume("kitchen:lamp").unwrap();
+    let stream = client.consume("kitchen:lamp", JsValue::UNDEFINED).unwrap();
     let first = get(&next(&stream).await, "value");
     assert_eq!(get(&first, "value"), JsValue::FALSE);
     assert_eq!(get(&get(&first, "metadata"), "room"), "kitchen");
@@ -109,20 +114,21 @@ async fn a_request_reaches_the_provider_and_its_answer_reaches_the_consumer() {
         .provide("hall:setpoint", 20.into(), JsValue::UNDEFINED)
         .unwrap();
     let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let view = ui.consume("hall:setpoint").unwrap();
+    let view = ui.consume("hall:setpoint", JsValue::UNDEFINED).unwrap();
     assert_eq!(get(&get(&next(&view).await, "value"), "value"), 20);
-    let outcome = resolve(call(&view, "request", &[21.5.into()]))
-        .await
-        .unwrap();
-    assert_eq!(get(&outcome, "status"), "pending");
+    let outcome = call(&view, "request", &[21.5.into()]);
     let requests = thermostat.requests();
     let req = get(&next(&requests).await, "value");
     assert_eq!(get(&req, "name"), "hall:setpoint");
     assert_eq!(get(&req, "value"), 21.5);
+    // Publishing exactly the requested value accepts the request.
     resolve(thermostat.set(get(&req, "value")).into())
         .await
         .unwrap();
     assert_eq!(get(&get(&next(&view).await, "value"), "value"), 21.5);
+    let outcome = resolve(outcome).await.unwrap();
+    assert_eq!(get(&outcome, "status"), "accepted");
+    assert_eq!(get(&outcome, "request"), get(&req, "request"));
     ui.close();
     device.close();
 }
@@ -133,7 +139,7 @@ async fn subscribe_returns_an_unsubscribe_function() {
     let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
     let p = device.provide("n", 1.into(), JsValue::UNDEFINED).unwrap();
     let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let view = ui.consume("n").unwrap();
+    let view = ui.consume("n", JsValue::UNDEFINED).unwrap();
     let seen = Rc::new(RefCell::new(Vec::<JsValue>::new()));
     let sink = seen.clone();
     let cb = Closure::<dyn FnMut(JsValue)>::new(move |u: JsValue| {
@@ -156,12 +162,13 @@ async fn subscribe_returns_an_unsubscribe_function() {
 #[wasm_bindgen_test]
 async fn consumers_of_one_client_share_one_long_poll() {
     let url = registry();
-    let device = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
+    let long_poll = || options(&[("transport", "long-poll".into())]);
+    let device = RegistryClient::new(&url, long_poll()).unwrap();
     let _a = device.provide("a", 1.into(), JsValue::UNDEFINED).unwrap();
     let _b = device.provide("b", 2.into(), JsValue::UNDEFINED).unwrap();
-    let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let sa = ui.consume("a").unwrap();
-    let sb = ui.consume("b").unwrap();
+    let ui = RegistryClient::new(&url, long_poll()).unwrap();
+    let sa = ui.consume("a", JsValue::UNDEFINED).unwrap();
+    let sb = ui.consume("b", JsValue::UNDEFINED).unwrap();
     next(&sa).await;
     next(&sb).await;
     TimeoutFuture::new(300).await;
@@ -180,7 +187,7 @@ async fn a_provider_keeps_its_register_alive_and_expiry_is_reported() {
         .provide("short", "x".into(), options(&[("ttl", "1s".into())]))
         .unwrap();
     let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let view = ui.consume("short").unwrap();
+    let view = ui.consume("short", JsValue::UNDEFINED).unwrap();
     next(&view).await;
     TimeoutFuture::new(2_500).await;
     let now = resolve(ui.read(vec!["short".into()]).into()).await.unwrap();
@@ -200,19 +207,19 @@ async fn a_provider_keeps_its_register_alive_and_expiry_is_reported() {
 async fn close_and_abort_signals_end_every_stream() {
     let url = registry();
     let ui = RegistryClient::new(&url, JsValue::UNDEFINED).unwrap();
-    let view = ui.consume("never").unwrap();
+    let view = ui.consume("never", JsValue::UNDEFINED).unwrap();
     let pending = call(&view, "next", &[]);
     ui.close();
     let done = resolve(pending).await.unwrap();
     assert_eq!(get(&done, "done"), JsValue::TRUE);
     assert!(
-        ui.consume("x").is_err(),
+        ui.consume("x", JsValue::UNDEFINED).is_err(),
         "a closed client refuses new streams"
     );
 
     let controller = web_sys::AbortController::new().unwrap();
     let ui = RegistryClient::new(&url, options(&[("signal", controller.signal().into())])).unwrap();
-    let view = ui.consume("never").unwrap();
+    let view = ui.consume("never", JsValue::UNDEFINED).unwrap();
     let pending = call(&view, "next", &[]);
     controller.abort();
     assert_eq!(get(&resolve(pending).await.unwrap(), "done"), JsValue::TRUE);
@@ -222,6 +229,11 @@ async fn close_and_abort_signals_end_every_stream() {
 #[wasm_bindgen_test]
 fn bad_arguments_are_clear_errors() {
     assert!(RegistryClient::new("ftp://x", JsValue::UNDEFINED).is_err());
+    assert!(RegistryClient::new(
+        "http://x",
+        options(&[("transport", "carrier-pigeon".into())])
+    )
+    .is_err());
     let ui = RegistryClient::new(&registry(), JsValue::UNDEFINED).unwrap();
     for ttl in ["", "0s", "-1s", "junk5s", "5"] {
         assert!(

@@ -1,0 +1,396 @@
+//! The one WebSocket of a client (`GET {base}/v1/ws`): opening it, reconnecting with backoff
+//! (100 ms doubling to 5 s, reset once open), re-sending every subscription when it opens,
+//! replies matched by `ref`, and the switch to long polls when `transport: "auto"` and the
+//! first socket cannot be opened.
+//!
+//! Handlers are GC-owned closures that hold a weak reference to the client and the generation of
+//! their socket: events of a replaced or closed socket are ignored.
+
+use std::collections::HashMap;
+
+use futures_channel::oneshot;
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, WebSocket};
+
+use crate::convert::{error, get, parse, registry_error};
+use crate::shared::{Mode, Preference, Shared, SharedRef};
+use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
+
+/// First reconnect delay and its ceiling (ms).
+const BACKOFF_MIN: u32 = 100;
+const BACKOFF_MAX: u32 = 5_000;
+
+/// Where a reply (`ok`/`error` with a `ref`) goes.
+pub enum ReplyTo {
+    /// A caller awaiting the reply.
+    Call(oneshot::Sender<Result<JsValue, JsValue>>),
+    /// A `request` message: an `ok` also opens the slot its `outcome` will fill.
+    Request(oneshot::Sender<Result<JsValue, JsValue>>),
+}
+
+/// The socket's state.
+pub struct WsState {
+    /// The current socket (open or opening).
+    pub socket: Option<WebSocket>,
+    /// Bumped for every socket and on close: stale handlers compare and ignore.
+    pub generation: u32,
+    /// A first socket was attempted.
+    pub started: bool,
+    /// The current socket is open.
+    pub open: bool,
+    /// Some socket of this client has opened.
+    pub ever_opened: bool,
+    /// The next reconnect delay (ms).
+    pub backoff: u32,
+    /// The last `ref` used.
+    pub next_ref: u64,
+    /// Replies awaited, by numeric `ref` (dropped when the socket closes). Watches and
+    /// validators use their id as `ref` instead: a watch has no `ok` (its snapshot or backlog
+    /// answers), only an `error`.
+    pub calls: HashMap<u64, ReplyTo>,
+    /// Woken when the transport becomes usable (socket open, long polls chosen, or close).
+    pub ready: Vec<oneshot::Sender<()>>,
+    /// Outcomes of this socket's change requests, by request id (dropped when it closes).
+    pub outcomes: HashMap<u64, requests::Slot>,
+}
+
+impl Default for WsState {
+    fn default() -> Self {
+        WsState {
+            socket: None,
+            generation: 0,
+            started: false,
+            open: false,
+            ever_opened: false,
+            backoff: BACKOFF_MIN,
+            next_ref: 0,
+            calls: HashMap::new(),
+            ready: Vec::new(),
+            outcomes: HashMap::new(),
+        }
+    }
+}
+
+/// Why a call got no reply.
+pub enum CallError {
+    /// The socket is not open, or closed before the reply.
+    Lost,
+    /// The registry answered `error` (a JS `Error` with `code`).
+    Server(JsValue),
+}
+
+/// `ws://…/v1/ws` or `wss://…/v1/ws` for a base URL.
+fn socket_url(base: &str) -> String {
+    match base.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}/v1/ws"),
+        None => format!("ws://{}/v1/ws", base.trim_start_matches("http://")),
+    }
+}
+
+/// Opens the socket if the client should have one and has none (the first use of a
+/// subscription opens it; clients that only read never do).
+pub fn ensure(shared: &SharedRef) {
+    let needed = {
+        let s = shared.borrow();
+        // Once started, a closed socket always has a reconnect scheduled (or the client fell
+        // back to long polls).
+        !s.closed && s.mode != Mode::LongPoll && !s.ws.started
+    };
+    if needed {
+        connect(shared);
+    }
+}
+
+fn connect(shared: &SharedRef) {
+    let (url, generation) = {
+        let mut s = shared.borrow_mut();
+        if s.closed {
+            return;
+        }
+        s.ws.started = true;
+        s.ws.generation += 1;
+        (socket_url(&s.base), s.ws.generation)
+    };
+    let socket = match WebSocket::new(&url) {
+        Ok(socket) => socket,
+        // No WebSocket in this runtime, or a URL it refuses: as if it closed before opening.
+        Err(_) => return on_closed(shared, generation),
+    };
+    let weak = std::rc::Rc::downgrade(shared);
+    let handler = |f: fn(&SharedRef, u32, JsValue)| {
+        let weak = weak.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(shared) = weak.upgrade() {
+                f(&shared, generation, event);
+            }
+        })
+        .into_js_value()
+    };
+    socket.set_onopen(Some(handler(|s, g, _| on_open(s, g)).unchecked_ref()));
+    // Node's WebSocket reports a failed handshake with `error` alone (no `close`): either ends
+    // the socket, whichever comes first.
+    socket.set_onclose(Some(handler(|s, g, _| on_closed(s, g)).unchecked_ref()));
+    socket.set_onerror(Some(handler(|s, g, _| on_closed(s, g)).unchecked_ref()));
+    socket.set_onmessage(Some(
+        handler(|s, g, e| {
+            let text = e.unchecked_into::<MessageEvent>().data().as_string();
+            if let Some(text) = text {
+                on_message(s, g, &text);
+            }
+        })
+        .unchecked_ref(),
+    ));
+    shared.borrow_mut().ws.socket = Some(socket);
+}
+
+fn on_open(shared: &SharedRef, generation: u32) {
+    let (socket, messages, ready) = {
+        let mut s = shared.borrow_mut();
+        if s.ws.generation != generation || s.closed {
+            return;
+        }
+        s.ws.open = true;
+        s.ws.ever_opened = true;
+        s.ws.backoff = BACKOFF_MIN;
+        s.mode = Mode::WebSocket;
+        let mut messages = ws_watch::resume_messages(&s);
+        messages.extend(crate::provider::resume_message(&s));
+        messages.extend(validator::resume_messages(&s));
+        (
+            s.ws.socket.clone(),
+            messages,
+            std::mem::take(&mut s.ws.ready),
+        )
+    };
+    if let Some(socket) = socket {
+        for m in messages {
+            let _ = socket.send_with_str(&m);
+        }
+    }
+    drop(ready);
+}
+
+/// The socket closed or failed: retire it (its later events are ignored), then reconnect
+/// after the backoff delay, or fall back to long polls.
+fn on_closed(shared: &SharedRef, generation: u32) {
+    let (socket, calls, outcomes, fallback, delay, retired) = {
+        let mut s = shared.borrow_mut();
+        if s.ws.generation != generation || s.closed {
+            return;
+        }
+        s.ws.generation += 1;
+        let socket = s.ws.socket.take();
+        s.ws.open = false;
+        let calls = std::mem::take(&mut s.ws.calls);
+        let outcomes = std::mem::take(&mut s.ws.outcomes);
+        let fallback = !s.ws.ever_opened && s.preference == Preference::Auto;
+        let delay = s.ws.backoff;
+        s.ws.backoff = (s.ws.backoff * 2).min(BACKOFF_MAX);
+        (socket, calls, outcomes, fallback, delay, s.ws.generation)
+    };
+    if let Some(socket) = socket {
+        retire(&socket); // after an `error`, make sure it is gone
+    }
+    // Callers awaiting replies or outcomes see `Lost` and retry or switch to HTTP.
+    drop((calls, outcomes));
+    if fallback {
+        fall_back(shared);
+        return;
+    }
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        TimeoutFuture::new(delay).await;
+        let current = {
+            let s = shared.borrow();
+            !s.closed && s.ws.generation == retired && s.ws.socket.is_none()
+        };
+        if current {
+            connect(&shared);
+        }
+    });
+}
+
+/// Detaches a socket's handlers, then closes it (Node's WebSocket fires `error` again, at
+/// once, when a connecting socket is closed).
+fn retire(socket: &WebSocket) {
+    socket.set_onopen(None);
+    socket.set_onmessage(None);
+    socket.set_onerror(None);
+    socket.set_onclose(None);
+    let _ = socket.close_with_code(1000);
+}
+
+/// The first socket could not be opened: long polls for the life of the client.
+fn fall_back(shared: &SharedRef) {
+    let (queries, validators, ready) = {
+        let mut s = shared.borrow_mut();
+        s.mode = Mode::LongPoll;
+        let watches = std::mem::take(&mut s.watches);
+        s.name_watch.clear();
+        s.all_watch = None;
+        let queries: Vec<_> = watches
+            .into_values()
+            .filter_map(|w| w.into_query())
+            .collect();
+        let validators: Vec<_> = std::mem::take(&mut s.validators).into_values().collect();
+        (queries, validators, std::mem::take(&mut s.ws.ready))
+    };
+    for (stream, criteria) in queries {
+        query_poll::start(shared, stream, criteria);
+    }
+    for v in validators {
+        v.settle(Err(error(
+            "validate() needs the WebSocket transport, and the WebSocket could not be opened: \
+             the client uses long polls",
+        )));
+    }
+    consumer_poll::restart(shared, true);
+    provider_poll::restart(shared);
+    drop(ready);
+}
+
+/// Closes the socket for good (`client.close()`); every handler is ignored from now on.
+pub fn close(shared: &SharedRef) {
+    let (socket, calls, outcomes, ready) = {
+        let mut s = shared.borrow_mut();
+        s.ws.generation += 1;
+        s.ws.open = false;
+        (
+            s.ws.socket.take(),
+            std::mem::take(&mut s.ws.calls),
+            std::mem::take(&mut s.ws.outcomes),
+            std::mem::take(&mut s.ws.ready),
+        )
+    };
+    if let Some(socket) = socket {
+        retire(&socket);
+    }
+    // Whoever awaits a reply, an outcome or the transport sees the client closed.
+    drop((calls, outcomes, ready));
+}
+
+/// Waits until the transport can be used: `WebSocket` once a socket is open, `LongPoll` when
+/// the client uses long polls. Rejects once the client is closed.
+pub async fn usable(shared: &SharedRef) -> Result<Mode, JsValue> {
+    loop {
+        let rx = {
+            let mut s = shared.borrow_mut();
+            if s.closed {
+                return Err(error("client is closed"));
+            }
+            match s.mode {
+                Mode::LongPoll => return Ok(Mode::LongPoll),
+                Mode::WebSocket if s.ws.open => return Ok(Mode::WebSocket),
+                _ => {}
+            }
+            let (tx, rx) = oneshot::channel();
+            s.ws.ready.push(tx);
+            rx
+        };
+        ensure(shared);
+        let _ = rx.await;
+    }
+}
+
+/// The open socket, if any.
+fn open_socket(s: &Shared) -> Option<WebSocket> {
+    s.ws.socket.clone().filter(|_| s.ws.open)
+}
+
+/// Sends a message (JSON text) without awaiting a reply; false when no socket is open.
+pub fn send(shared: &SharedRef, text: &str) -> bool {
+    let socket = open_socket(&shared.borrow());
+    socket.is_some_and(|socket| socket.send_with_str(text).is_ok())
+}
+
+/// Puts `"ref": <r>` (`r` is JSON: a number or a string literal) first in a message's JSON
+/// text (`{...}`).
+pub fn with_ref(text: &str, r: &str) -> String {
+    format!("{{\"ref\":{r},{}", &text[1..])
+}
+
+/// Registers a reply handler and returns the message text carrying its `ref`.
+fn expect_reply(s: &mut Shared, text: &str, to: ReplyTo) -> String {
+    s.ws.next_ref += 1;
+    let r = s.ws.next_ref;
+    s.ws.calls.insert(r, to);
+    with_ref(text, &r.to_string())
+}
+
+/// Sends a message (JSON text) and awaits its `ok` reply (resolved with the reply) or `error`.
+/// `request`: the message is a change request (its `outcome` is then awaited separately).
+pub async fn call(shared: &SharedRef, text: &str, request: bool) -> Result<JsValue, CallError> {
+    let (tx, rx) = oneshot::channel();
+    let (socket, text) = {
+        let mut s = shared.borrow_mut();
+        let Some(socket) = open_socket(&s) else {
+            return Err(CallError::Lost);
+        };
+        let to = if request {
+            ReplyTo::Request(tx)
+        } else {
+            ReplyTo::Call(tx)
+        };
+        (socket, expect_reply(&mut s, text, to))
+    };
+    if socket.send_with_str(&text).is_err() {
+        return Err(CallError::Lost);
+    }
+    match rx.await {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(e)) => Err(CallError::Server(e)),
+        Err(_) => Err(CallError::Lost),
+    }
+}
+
+fn on_message(shared: &SharedRef, generation: u32, text: &str) {
+    if shared.borrow().ws.generation != generation {
+        return;
+    }
+    let Ok(msg) = parse(text) else { return };
+    match get(&msg, "type").as_string().as_deref() {
+        Some("ok") => on_reply(shared, &msg, true),
+        Some("error") => on_reply(shared, &msg, false),
+        Some("snapshot") | Some("change") | Some("synced") => ws_watch::on_message(shared, &msg),
+        Some("request") => requests::on_request(shared, &msg),
+        Some("outcome") => requests::on_outcome(shared, &msg),
+        Some("validate") => validator::on_validate(shared, &msg),
+        _ => {}
+    }
+}
+
+fn on_reply(shared: &SharedRef, msg: &JsValue, ok: bool) {
+    let reference = get(msg, "ref");
+    let result = if ok {
+        Ok(msg.clone())
+    } else {
+        Err(registry_error(&get(msg, "error"), "registry refused"))
+    };
+    // Watch and validator ids (`w…`, `v…`) are their messages' refs.
+    if let Some(id) = reference.as_string() {
+        match (id.starts_with('w'), result) {
+            (true, Err(e)) => ws_watch::on_error(shared, &id, e),
+            (true, Ok(_)) => {}
+            (false, result) => validator::on_reply(shared, &id, result),
+        }
+        return;
+    }
+    let Some(r) = reference.as_f64() else {
+        return;
+    };
+    let to = shared.borrow_mut().ws.calls.remove(&(r as u64));
+    match to {
+        Some(ReplyTo::Call(tx)) => {
+            let _ = tx.send(result);
+        }
+        Some(ReplyTo::Request(tx)) => {
+            if let Some(id) = get(msg, "request").as_f64().filter(|_| ok) {
+                requests::open_slot(&mut shared.borrow_mut(), id as u64);
+            }
+            let _ = tx.send(result);
+        }
+        None => {}
+    }
+}
