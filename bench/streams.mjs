@@ -15,9 +15,16 @@
 // Arrival times are taken in this one Node process, in each socket's message handler, so they
 // include this client's own work of receiving 1,000 frames per write (see
 // `client_event_loop_utilization`).
-// Usage: node bench/streams.mjs [--writes N] [--watchers N] [--batch N]   (after scripts/build.sh)
+// With --direct, every phase (warm-up, references, watchers, writes) goes not to the public
+// port (wrangler dev's proxy workerd, which relays every frame and does not exist in production)
+// but straight to a port of the runtime workerd that serves the worker itself: among the TCP
+// ports that process listens on (from /proc/net/tcp{,6} and its socket fds, as `ss -ltnp`
+// shows them), the first that answers `GET /r/bench/v1/health` with 200 and `"status":"ok"` AND
+// accepts a WebSocket on `/r/bench/v1/ws` that answers a `watch` with `synced`. The port, pid and
+// every candidate's outcome are reported (`target` in the JSON); if none qualifies, the run stops.
+// Usage: node bench/streams.mjs [--direct] [--writes N] [--watchers N] [--batch N]   (after scripts/build.sh)
 // Output: a table, then the results as JSON on the last line of stdout.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Worker, http } from "../tests/e2e/worker.mjs";
 
@@ -28,6 +35,8 @@ const arg = (name, dflt) => {
 const WRITES = arg("writes", 50);
 const WATCHERS = arg("watchers", 1000);
 const BATCH = arg("batch", 50); // sockets opened concurrently
+const DIRECT = process.argv.includes("--direct");
+const PROBE_TIMEOUT_MS = 3_000; // per candidate port and check (--direct)
 const WRITE_TIMEOUT_MS = 10_000; // per write, for every watcher to receive it
 const OPEN_TIMEOUT_MS = 20_000; // per socket, from connect to `synced`
 const SETTLE_MS = 5_000;
@@ -100,6 +109,88 @@ function cpuTimes(worker) {
   const c = process.cpuUsage();
   out.client = (c.user + c.system) / 1000;
   return out;
+}
+
+// ---- --direct: a runtime port serving the worker itself ----
+
+/** Inodes of the TCP sockets in LISTEN state on 127.0.0.1 / ::1 / any address -> port. */
+function listeningInodes() {
+  const out = new Map();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text;
+    try { text = readFileSync(file, "utf8"); } catch { continue; }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "0A") continue; // 0A = LISTEN
+      out.set(f[9], parseInt(f[1].split(":")[1], 16));
+    }
+  }
+  return out;
+}
+
+/** TCP ports `pid` listens on (its socket fds matched against /proc/net/tcp). */
+function listeningPorts(pid) {
+  const byInode = listeningInodes();
+  const ports = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && byInode.has(m[1])) ports.add(byInode.get(m[1]));
+    } catch {} // fd closed meanwhile
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** `GET <origin>/r/<reg>/v1/health`: 200 and `"status":"ok"`? */
+async function probeHealth(origin, reg) {
+  try {
+    const r = await fetch(`${origin}/r/${reg}/v1/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const text = await r.text();
+    let status;
+    try { status = JSON.parse(text).status; } catch {}
+    return { ok: r.status === 200 && status === "ok", status: r.status, body: text.slice(0, 120) };
+  } catch (e) {
+    return { ok: false, error: String(e.cause?.code ?? e.name ?? e) };
+  }
+}
+
+/** WebSocket on `<origin>/r/<reg>/v1/ws`: opens, and answers a `watch` with `synced`? */
+function probeWs(origin, reg) {
+  return new Promise((ok) => {
+    let ws;
+    const done = (r) => {
+      clearTimeout(timer);
+      try { ws.close(); } catch {}
+      ok(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, error: `no synced within ${PROBE_TIMEOUT_MS} ms` }), PROBE_TIMEOUT_MS);
+    try { ws = new WebSocket(`${origin.replace(/^http/, "ws")}/r/${reg}/v1/ws`); } catch (e) { return done({ ok: false, error: String(e) }); }
+    ws.onopen = () => ws.send(JSON.stringify({ type: "watch", watch: "probe", names: ["bench:probe"] }));
+    ws.onmessage = (e) => {
+      let m;
+      try { m = JSON.parse(e.data); } catch { return done({ ok: false, error: "non-JSON message" }); }
+      if (m.type === "synced") done({ ok: true });
+    };
+    ws.onerror = () => done({ ok: false, error: "WebSocket error" });
+    ws.onclose = (e) => done({ ok: false, error: `closed before synced: code ${e.code}` });
+  });
+}
+
+/** The lowest runtime-workerd port that passes both probes; every port is probed and reported. */
+async function findDirect(worker, reg) {
+  const runtimes = workerdRss(worker).procs.filter((p) => p.role === "runtime");
+  const candidates = [];
+  for (const { pid } of runtimes) {
+    for (const port of listeningPorts(pid)) {
+      const origin = `http://127.0.0.1:${port}`;
+      const c = { pid, port, health: await probeHealth(origin, reg) };
+      if (c.health.ok) c.ws = await probeWs(origin, reg);
+      candidates.push(c);
+    }
+  }
+  const chosen = candidates.find((c) => c.health.ok && c.ws?.ok);
+  if (chosen) return { mode: "direct", pid: chosen.pid, port: chosen.port, origin: `http://127.0.0.1:${chosen.port}`, candidates };
+  throw new Error(`--direct: no port of the runtime workerd (pids ${runtimes.map((p) => p.pid).join(", ") || "none found"}) answers /r/${reg}/v1/health with 200 and /r/${reg}/v1/ws with synced: ${JSON.stringify(candidates)}`);
 }
 
 // ---- watchers ----
@@ -321,7 +412,16 @@ watchdog.unref();
 const results = { watchers: WATCHERS, writes: WRITES, batch: BATCH };
 try {
   await worker.start();
-  const base = `${worker.url}/r/bench`;
+  const proxyPid = workerdRss(worker).procs.find((p) => p.role === "proxy")?.pid;
+  results.target = DIRECT
+    ? { ...(await findDirect(worker, "bench")), proxy_pid: proxyPid, proxy_port: worker.port }
+    : { mode: "proxy", pid: proxyPid, port: worker.port, origin: worker.url };
+  const t = results.target;
+  console.error(`streams bench: target ${t.origin} (${t.mode === "direct" ? "the runtime workerd" : "wrangler dev's proxy workerd"}, pid ${t.pid})`);
+  for (const c of t.candidates ?? []) {
+    console.error(`  runtime port ${c.port}: health ${c.health.ok ? "200 ok" : (c.health.status ?? c.health.error)}${c.ws ? `, ws ${c.ws.ok ? "synced" : c.ws.error}` : ""}`);
+  }
+  const base = `${t.origin}/r/bench`;
   // Warm-up: the object, the connection pool, the registers watched below.
   for (let i = 0; i < 50; i++) await http("PUT", `${base}/provider`, { registers: { warm: { value: i } } });
   const names = { ref_ws: "bench:ref-ws", ref_sse: "bench:ref-sse", ws: "bench:x", sse: "bench:y" };
@@ -397,7 +497,11 @@ const row = (label, r) => {
   const c = r.cpu_ms_per_write;
   return `| ${label} | ${r.last_watcher_ms.median} / ${r.last_watcher_ms.p99} / ${r.last_watcher_ms.max} | ${r.median_watcher_ms.median} | ${r.first_watcher_ms.median} | ${r.put_round_trip_ms.median} | ${r.deliveries.expected - r.deliveries.missing}/${r.deliveries.expected} (dup ${r.deliveries.duplicated}) | ${c.runtime} / ${c.proxy} / ${c.client} (ELU ${r.client_event_loop_utilization}) |`;
 };
-console.log(`\nStreams: ${WATCHERS} watchers, ${WRITES} writes one at a time (delays in ms from just before the PUT is sent)\n`);
+console.log(`\nStreams: ${WATCHERS} watchers, ${WRITES} writes one at a time (delays in ms from just before the PUT is sent)`);
+const tg = results.target;
+console.log(tg
+  ? `Target: ${tg.origin} — ${tg.mode === "direct" ? `--direct: a port of the runtime workerd (pid ${tg.pid}) serving the worker itself, bypassing wrangler dev's proxy (pid ${tg.proxy_pid}, port ${tg.proxy_port})` : `wrangler dev's public port, through its proxy workerd (pid ${tg.pid})`}\n`
+  : "Target: (not chosen)\n");
 console.log("| watchers | last watcher median / p99 / max | median watcher (median) | first watcher (median) | PUT round trip (median) | deliveries | CPU ms per write: runtime / proxy / client |");
 console.log("|---|---|---|---|---|---|---|");
 console.log(row("1 WebSocket (reference)", results.ref_ws));
