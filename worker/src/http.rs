@@ -5,6 +5,9 @@ use futures_util::StreamExt;
 use registry_core::{ApiError, HttpRequest, HttpResponse};
 use worker::{Headers, Request, Response, Result};
 
+/// Bodies declared up to this size are read and dropped before a 413 is answered.
+const DRAIN_LIMIT: usize = 8 << 20;
+
 /// Reads a request into the core's shape. A body over `max_body` bytes is an error response.
 pub async fn from_request(
     req: &mut Request,
@@ -21,6 +24,14 @@ pub async fn from_request(
         .get("content-length")?
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max_body) {
+        // Read (and drop) a moderately oversized body before answering: a client still
+        // uploading when the connection closes sees a reset instead of the 413.
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) && req.inner().body().is_some() {
+            let mut stream = req.stream()?;
+            while let Some(chunk) = stream.next().await {
+                chunk?;
+            }
+        }
         return Ok(Err(too_large()));
     }
     let mut body = Vec::new();
