@@ -327,6 +327,24 @@ impl<S: Store> Service<S> {
         Ok(self.registry.head())
     }
 
+    /// Plans and writes an ordered, checked changeset as one version by `actor`; returns the
+    /// head after it and the changeset as recorded (empty when nothing changed).
+    pub(crate) fn commit_ops_as(
+        &mut self,
+        now: Millis,
+        actor: &str,
+        ops: Vec<Op>,
+    ) -> Result<(u64, crate::history::Changeset), ApiError> {
+        let commit = self.registry.plan_changeset(now, actor, ops);
+        let changeset = commit
+            .version
+            .as_ref()
+            .map(|v| v.changeset.clone())
+            .unwrap_or_default();
+        self.commit(commit)?;
+        Ok((self.registry.head(), changeset))
+    }
+
     /// Forgets a held long poll whose client went away (its requests stay pending).
     pub fn cancel(&mut self, waiter: WaiterId) {
         if self.is_pending_tx(waiter) {

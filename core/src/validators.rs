@@ -128,14 +128,7 @@ impl<S: Store> Service<S> {
         respond: &Respond,
         now: Millis,
     ) -> Result<HttpResponse, ApiError> {
-        let commit = self.registry.plan_changeset(now, ACTOR_API, ops);
-        let changeset = commit
-            .version
-            .as_ref()
-            .map(|v| v.changeset.clone())
-            .unwrap_or_default();
-        self.commit(commit)?;
-        let version = self.registry.head();
+        let (version, changeset) = self.commit_ops_as(now, ACTOR_API, ops)?;
         if !changeset.is_empty() {
             self.listeners_committed(version);
         }

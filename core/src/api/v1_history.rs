@@ -185,16 +185,10 @@ impl<S: Store> Service<S> {
             )));
         }
         let ops = self.order_ops(ops)?;
-        let commit = self.registry.plan_changeset(now, ACTOR_ROLLBACK, ops);
-        let changeset = commit
-            .version
-            .as_ref()
-            .map(|v| v.changeset.clone())
-            .unwrap_or_default();
-        self.commit(commit)?;
+        let (version, changeset) = self.commit_ops_as(now, ACTOR_ROLLBACK, ops)?;
         Ok(Reply::Respond(HttpResponse::json(
             200,
-            &json!({"version": self.registry.head(), "to": body.to, "changeset": changeset}),
+            &json!({"version": version, "to": body.to, "changeset": changeset}),
         )))
     }
 }
