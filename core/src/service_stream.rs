@@ -100,7 +100,19 @@ impl<S: Store> Service<S> {
         if !self.sessions.map.contains_key(&conn) {
             return;
         }
-        let (reference, result) = match decode(text) {
+        let decoded = if text.len() > self.limits.max_body_bytes {
+            Err((
+                Value::Null,
+                ApiError::too_large(format!(
+                    "a message of {} bytes exceeds the limit of {} bytes",
+                    text.len(),
+                    self.limits.max_body_bytes
+                )),
+            ))
+        } else {
+            decode(text)
+        };
+        let (reference, result) = match decoded {
             Err((reference, e)) => (reference, Err(e)),
             Ok(incoming) => {
                 let r = self

@@ -110,6 +110,13 @@ fn bad_messages_get_an_error_with_their_ref_and_change_nothing() {
             assert_eq!(m[0]["ref"], 7, "{bad}");
         }
     }
+    h.send(
+        1,
+        "x".repeat(registry_core::Limits::default().max_body_bytes + 1),
+    );
+    assert_eq!(h.take(1)[0]["error"]["code"], "too_large");
+    h.send(1, json!({"type": "ping"}));
+    assert_eq!(kinds(&h.take(1)), ["pong"]);
     assert_eq!(h.service().registry().head(), head);
     assert!(h.service().session_state(1).unwrap().watches.is_empty());
 }
