@@ -114,20 +114,18 @@ impl Registry {
         self.requests.get(name)
     }
 
-    /// The delivered and finished change requests.
-    pub fn request_log(&self) -> &RequestLog {
-        &self.log
-    }
-
     /// A change request by id, whatever its status (`None`: never issued, or forgotten).
     pub fn request(&self, id: u64) -> Option<RequestRecord> {
         if let Some(r) = self.log.get(id) {
             return Some(r.clone());
         }
-        self.requests
-            .values()
-            .find(|r| r.id == id)
+        self.pending_by_id(id)
             .map(|r| record_of(r, RequestStatus::Pending, None, r.expires_at))
+    }
+
+    /// The pending request with this id (a scan: at most `max_pending_requests`).
+    fn pending_by_id(&self, id: u64) -> Option<&PendingRequest> {
+        self.requests.values().find(|r| r.id == id)
     }
 
     /// Plans a provider's verdict on a request (pending or delivered).
@@ -141,7 +139,7 @@ impl Registry {
             meta: self.meta,
             ..Commit::default()
         };
-        if let Some(p) = self.requests.values().find(|r| r.id == id) {
+        if let Some(p) = self.pending_by_id(id) {
             let status = if accept {
                 RequestStatus::Accepted
             } else {

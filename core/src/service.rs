@@ -412,37 +412,31 @@ impl<S: Store> Service<S> {
             let ids: Vec<String> = commit.resolved.iter().map(u64::to_string).collect();
             self.waiters.wake(WaitKind::Outcome, &ids)
         };
-        let streamed = match &commit.version {
-            Some(v) if self.sessions.watch_count() > 0 => Some(v.clone()),
-            _ => None,
-        };
+        // The state does not need the version once written: it is taken, not copied.
+        let version = commit.version.take();
         let resolved = std::mem::take(&mut commit.resolved);
         let requested = std::mem::take(&mut commit.requested);
-        let touched: Vec<String> = commit
-            .version
-            .as_ref()
-            .map(|v| v.changeset.iter().map(|op| op.id.clone()).collect())
-            .unwrap_or_default();
         self.registry.apply(commit);
-        if touched
+        let changeset = version.as_ref().map_or(&[][..], |v| &v.changeset[..]);
+        if changeset
             .iter()
-            .any(|id| id == crate::registry_config::CONFIG_ID)
+            .any(|op| op.id == crate::registry_config::CONFIG_ID)
         {
             self.reload_config();
         } else {
-            for id in touched {
+            for op in changeset {
                 let deps = self
                     .registry
-                    .get(&id)
+                    .get(&op.id)
                     .map(|e| crate::deps::dependencies(e, &self.config.patterns))
                     .unwrap_or_default();
-                self.deps.set(&id, deps);
+                self.deps.set(&op.id, deps);
             }
         }
         self.woken.extend(values);
         self.woken.extend(requests.into_iter().rev());
         self.woken.extend(outcomes);
-        if let Some(v) = streamed {
+        if let Some(v) = version.filter(|_| !self.sessions.map.is_empty()) {
             self.fan_out(&v);
         }
         self.send_outcomes(&resolved);

@@ -36,14 +36,14 @@ impl<S: Store> Service<S> {
     /// are active again. Parts that no longer compile are dropped.
     pub fn restore_session(&mut self, conn: ConnId, state: SessionState) {
         let mut session = Session::default();
-        for (id, spec) in &state.watches {
-            if let Ok(w) = self.compile_watch(spec) {
-                session.watches.insert(id.clone(), w);
+        for (id, spec) in state.watches {
+            if let Ok(w) = self.compile_watch(&spec) {
+                session.watches.insert(id, (spec, w));
             }
         }
-        for (id, criteria) in &state.validators {
-            if let Ok(c) = self.compile_criteria(criteria) {
-                session.validators.insert(id.clone(), c);
+        for (id, criteria) in state.validators {
+            if let Ok(c) = self.compile_criteria(&criteria) {
+                session.validators.insert(id, (criteria, c));
             }
         }
         for name in &state.provides {
@@ -52,7 +52,8 @@ impl<S: Store> Service<S> {
         for id in &state.requested {
             self.sessions.requesters.insert(*id, conn);
         }
-        session.state = state;
+        session.provides = state.provides;
+        session.requested = state.requested;
         self.sessions.map.insert(conn, session);
     }
 
@@ -62,10 +63,10 @@ impl<S: Store> Service<S> {
         let Some(session) = self.sessions.map.remove(&conn) else {
             return;
         };
-        for name in &session.state.provides {
+        for name in &session.provides {
             self.sessions.remove_provider(conn, name);
         }
-        for id in &session.state.requested {
+        for id in &session.requested {
             self.sessions.requesters.remove(id);
         }
         self.sessions.dirty.remove(&conn);
@@ -73,8 +74,8 @@ impl<S: Store> Service<S> {
     }
 
     /// The subscriptions of a session (what a hibernating host keeps with the socket).
-    pub fn session_state(&self, conn: ConnId) -> Option<&SessionState> {
-        self.sessions.map.get(&conn).map(|s| &s.state)
+    pub fn session_state(&self, conn: ConnId) -> Option<SessionState> {
+        self.sessions.map.get(&conn).map(Session::state)
     }
 
     /// Sessions whose [`SessionState`] changed since the last call.
@@ -87,11 +88,6 @@ impl<S: Store> Service<S> {
     /// Messages to send, in order.
     pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.sessions.out)
-    }
-
-    /// Number of open sessions.
-    pub fn session_count(&self) -> usize {
-        self.sessions.map.len()
     }
 
     /// Handles one text message of a session at `now`; the reply (`ok`/`error`) and anything
@@ -151,23 +147,18 @@ impl<S: Store> Service<S> {
                 Ok(None)
             }
             ClientMsg::Unwatch { watch } => {
-                let session = self.session_mut(conn);
-                session.watches.remove(&watch);
-                session.state.watches.remove(&watch);
+                self.session_mut(conn).watches.remove(&watch);
                 self.sessions.dirty.insert(conn);
                 Ok(Some(json!({})))
             }
             ClientMsg::Provide { body, names } => {
                 self.provider_put(&body, now)?;
-                let fresh: Vec<String> = names
-                    .iter()
-                    .filter(|n| self.session_mut(conn).state.provides.insert((*n).clone()))
-                    .cloned()
-                    .collect();
+                let mut added = false;
                 for n in &names {
+                    added |= self.session_mut(conn).provides.insert(n.clone());
                     self.sessions.add_provider(conn, n);
                 }
-                if !fresh.is_empty() {
+                if added {
                     self.sessions.dirty.insert(conn);
                 }
                 self.deliver_requests(&names, now)?;
@@ -175,7 +166,7 @@ impl<S: Store> Service<S> {
             }
             ClientMsg::Unprovide { names } => {
                 for n in &names {
-                    self.session_mut(conn).state.provides.remove(n);
+                    self.session_mut(conn).provides.remove(n);
                     self.sessions.remove_provider(conn, n);
                 }
                 self.sessions.dirty.insert(conn);
@@ -204,15 +195,12 @@ impl<S: Store> Service<S> {
             } => {
                 let compiled = self.compile_criteria(&criteria)?;
                 let session = self.session_mut(conn);
-                session.validators.insert(validator.clone(), compiled);
-                session.state.validators.insert(validator, criteria);
+                session.validators.insert(validator, (criteria, compiled));
                 self.sessions.dirty.insert(conn);
                 Ok(Some(json!({})))
             }
             ClientMsg::Unvalidate { validator } => {
-                let session = self.session_mut(conn);
-                session.validators.remove(&validator);
-                session.state.validators.remove(&validator);
+                self.session_mut(conn).validators.remove(&validator);
                 self.sessions.dirty.insert(conn);
                 self.validator_gone(conn, &validator, "unregistered");
                 Ok(Some(json!({})))
@@ -297,9 +285,9 @@ impl<S: Store> Service<S> {
             Some(head),
             &json!({"type": "synced", "watch": id, "version": head}),
         );
-        let session = self.session_mut(conn);
-        session.watches.insert(id.to_string(), watch);
-        session.state.watches.insert(id.to_string(), spec);
+        self.session_mut(conn)
+            .watches
+            .insert(id.to_string(), (spec, watch));
         self.sessions.dirty.insert(conn);
         Ok(())
     }
@@ -341,8 +329,8 @@ impl<S: Store> Service<S> {
             let to = head.min(from + BACKLOG_CHUNK - 1);
             let versions = self.store.versions(from, to).map_err(ApiError::storage)?;
             for v in &versions {
-                if let Some(msg) = self.change_message(id, watch, v) {
-                    self.sessions.send(conn, "change", Some(v.version), &msg);
+                if let Some(ops) = self.matching_ops(watch, v) {
+                    self.sessions.out.push(change_message(conn, id, v, &ops));
                 }
             }
             from = to + 1;
@@ -350,12 +338,10 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
-    fn change_message(&self, id: &str, watch: &Watch, v: &Version) -> Option<Value> {
+    /// The operations of a version a watch sees, as a JSON array (`None`: none).
+    fn matching_ops(&self, watch: &Watch, v: &Version) -> Option<String> {
         let items = watch.items(&v.changeset, &|kind| self.config.is_silent(kind));
-        (!items.is_empty()).then(|| {
-            json!({"type": "change", "watch": id, "version": v.version, "actor": v.actor,
-                   "ops": items})
-        })
+        (!items.is_empty()).then(|| Value::Array(items).to_string())
     }
 
     /// Sends a new version to every watch it concerns. Watches with the same selection share
@@ -364,30 +350,14 @@ impl<S: Store> Service<S> {
     pub(crate) fn fan_out(&mut self, v: &Version) {
         let mut shared: std::collections::HashMap<&WatchSpec, Option<String>> =
             std::collections::HashMap::new();
-        let actor = Value::from(v.actor.as_str()).to_string();
-        let silent = |kind: &str| self.config.is_silent(kind);
         let mut out = Vec::new();
         for (conn, session) in &self.sessions.map {
-            for (id, watch) in &session.watches {
-                let Some(spec) = session.state.watches.get(id) else {
-                    continue;
-                };
-                let ops = shared.entry(spec).or_insert_with(|| {
-                    let items = watch.items(&v.changeset, &silent);
-                    (!items.is_empty()).then(|| Value::Array(items).to_string())
-                });
+            for (id, (spec, watch)) in &session.watches {
+                let ops = shared
+                    .entry(spec)
+                    .or_insert_with(|| self.matching_ops(watch, v));
                 if let Some(ops) = ops {
-                    let text = format!(
-                        "{{\"type\":\"change\",\"watch\":{},\"version\":{},\"actor\":{actor},\"ops\":{ops}}}",
-                        Value::from(id.as_str()),
-                        v.version
-                    );
-                    out.push(Outgoing {
-                        conn: *conn,
-                        event: "change",
-                        version: Some(v.version),
-                        text,
-                    });
+                    out.push(change_message(*conn, id, v, ops));
                 }
             }
         }
@@ -401,7 +371,7 @@ impl<S: Store> Service<S> {
                 continue;
             };
             if let Some(s) = self.sessions.map.get_mut(&conn) {
-                s.state.requested.remove(id);
+                s.requested.remove(id);
                 self.sessions.dirty.insert(conn);
             }
             if let Some(r) = self.registry.request(*id) {
@@ -422,7 +392,8 @@ impl<S: Store> Service<S> {
         let wanted: Vec<String> = names
             .iter()
             .filter(|n| {
-                self.registry.pending_request(n).is_some() && self.sessions.provider_of(n).is_some()
+                self.sessions.providers.contains_key(n.as_str())
+                    && self.registry.pending_request(n).is_some()
             })
             .cloned()
             .collect();
@@ -441,5 +412,21 @@ impl<S: Store> Service<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// A `change` message: `ops` is the JSON array of the operations the watch sees (shared by
+/// every watch with the same selection); only this envelope is built per watch.
+fn change_message(conn: ConnId, watch: &str, v: &Version, ops: &str) -> Outgoing {
+    Outgoing {
+        conn,
+        event: "change",
+        version: Some(v.version),
+        text: format!(
+            "{{\"type\":\"change\",\"watch\":{},\"version\":{},\"actor\":{},\"ops\":{ops}}}",
+            Value::from(watch),
+            v.version,
+            Value::from(v.actor.as_str()),
+        ),
     }
 }

@@ -43,13 +43,9 @@ pub struct PendingTx {
     respond: Respond,
 }
 
-/// The pending transactions of a registry.
-#[derive(Debug, Default)]
-pub struct PendingTxs {
-    next: u64,
-    by_id: BTreeMap<u64, PendingTx>,
-    by_waiter: BTreeMap<WaiterId, u64>,
-}
+/// The pending transactions of a registry, by the id of the waiter that holds each; that id
+/// is also the transaction's id on the wire (`tx`).
+pub type PendingTxs = BTreeMap<WaiterId, PendingTx>;
 
 fn wire_op(op: &Op) -> serde_json::Value {
     json!({"op": crate::stream::watch::op_name(op.op), "id": op.id, "entry": op.entry,
@@ -70,7 +66,7 @@ impl<S: Store> Service<S> {
         self.run_listeners(&ops, &index_of)?;
         let mut asks: Vec<(ConnId, String, Vec<serde_json::Value>)> = Vec::new();
         for (conn, session) in &self.sessions.map {
-            for (vid, criteria) in &session.validators {
+            for (vid, (_, criteria)) in &session.validators {
                 let matching: Vec<serde_json::Value> = ops
                     .iter()
                     .filter(|op| {
@@ -96,10 +92,10 @@ impl<S: Store> Service<S> {
                 self.limits.max_waiters
             )));
         }
-        self.pending_tx.next += 1;
-        let tx = self.pending_tx.next;
         let deadline = now.saturating_add(self.config.stored.validator_timeout_ms);
-        let waiter = self.waiters.add(WaitKind::Tx, Some(vec![tx.to_string()]));
+        // Indexed under no name: only its own verdicts wake it (`wake_id`).
+        let waiter = self.waiters.add(WaitKind::Tx, Some(Vec::new()));
+        let tx = waiter;
         let mut awaiting = BTreeSet::new();
         for (conn, vid, matching) in asks {
             let msg = json!({"type": "validate", "tx": tx, "validator": vid, "ops": matching,
@@ -107,8 +103,7 @@ impl<S: Store> Service<S> {
             self.sessions.send(conn, "validate", None, &msg);
             awaiting.insert((conn, vid));
         }
-        self.pending_tx.by_waiter.insert(waiter, tx);
-        self.pending_tx.by_id.insert(
+        self.pending_tx.insert(
             tx,
             PendingTx {
                 ops,
@@ -160,7 +155,7 @@ impl<S: Store> Service<S> {
                 format!("transaction {tx} awaits no verdict from validator {validator:?} (finished, timed out or never asked)"),
             )
         };
-        let p = self.pending_tx.by_id.get_mut(&tx).ok_or_else(not_awaited)?;
+        let p = self.pending_tx.get_mut(&tx).ok_or_else(not_awaited)?;
         if !p.awaiting.remove(&(conn, validator.to_string())) {
             return Err(not_awaited());
         }
@@ -180,12 +175,11 @@ impl<S: Store> Service<S> {
     fn wake_if_decided(&mut self, tx: u64) {
         if self
             .pending_tx
-            .by_id
             .get(&tx)
             .is_some_and(|p| p.awaiting.is_empty())
+            && self.waiters.wake_id(tx)
         {
-            let woken = self.waiters.wake(WaitKind::Tx, [&tx.to_string()]);
-            self.woken.extend(woken);
+            self.woken.push(tx);
         }
     }
 
@@ -193,7 +187,6 @@ impl<S: Store> Service<S> {
     pub(crate) fn validators_gone(&mut self, conn: ConnId) {
         let names: Vec<(u64, String)> = self
             .pending_tx
-            .by_id
             .iter()
             .flat_map(|(tx, p)| {
                 p.awaiting
@@ -212,7 +205,6 @@ impl<S: Store> Service<S> {
     pub(crate) fn validator_gone(&mut self, conn: ConnId, validator: &str, why: &str) {
         let txs: Vec<u64> = self
             .pending_tx
-            .by_id
             .iter()
             .filter(|(_, p)| p.awaiting.contains(&(conn, validator.to_string())))
             .map(|(tx, _)| *tx)
@@ -223,7 +215,7 @@ impl<S: Store> Service<S> {
     }
 
     fn reject_awaited(&mut self, tx: u64, conn: ConnId, validator: &str, why: &str) {
-        if let Some(p) = self.pending_tx.by_id.get_mut(&tx) {
+        if let Some(p) = self.pending_tx.get_mut(&tx) {
             if p.awaiting.remove(&(conn, validator.to_string())) {
                 p.reasons.push(Reason {
                     op: None,
@@ -238,13 +230,12 @@ impl<S: Store> Service<S> {
 
     /// Whether a waiter is a held transaction.
     pub(crate) fn is_pending_tx(&self, waiter: WaiterId) -> bool {
-        self.pending_tx.by_waiter.contains_key(&waiter)
+        self.pending_tx.contains_key(&waiter)
     }
 
     /// Forgets a held transaction whose client went away.
     pub(crate) fn drop_pending_tx(&mut self, waiter: WaiterId) {
-        if let Some(tx) = self.pending_tx.by_waiter.remove(&waiter) {
-            self.pending_tx.by_id.remove(&tx);
+        if self.pending_tx.remove(&waiter).is_some() {
             self.listeners_discard();
         }
     }
@@ -256,12 +247,10 @@ impl<S: Store> Service<S> {
         waiter: WaiterId,
         now: Millis,
     ) -> Result<HttpResponse, ApiError> {
-        let tx = self
+        let mut p = self
             .pending_tx
-            .by_waiter
             .remove(&waiter)
             .expect("checked by is_pending_tx");
-        let mut p = self.pending_tx.by_id.remove(&tx).expect("indexed");
         for (_, v) in &p.awaiting {
             p.reasons.push(Reason {
                 op: None,

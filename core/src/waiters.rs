@@ -109,6 +109,20 @@ impl Waiters {
         ids
     }
 
+    /// Marks one waiter as woken (if it is held and not woken yet); true if it was.
+    pub fn wake_id(&mut self, id: WaiterId) -> bool {
+        match self.waiters.get(&id) {
+            Some(w) if !w.woken => {
+                self.unindex(id);
+                if let Some(w) = self.waiters.get_mut(&id) {
+                    w.woken = true;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Removes a waiter (it returned or its client went away).
     pub fn remove(&mut self, id: WaiterId) -> Option<Waiter> {
         self.unindex(id);

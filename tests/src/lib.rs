@@ -226,7 +226,7 @@ impl Harness {
         let states: Vec<_> = self
             .inbox
             .keys()
-            .map(|c| (*c, self.svc.session_state(*c).cloned().unwrap_or_default()))
+            .map(|c| (*c, self.svc.session_state(*c).unwrap_or_default()))
             .collect();
         let store = self.svc.store().clone();
         self.svc = Service::load(store, self.limits.clone()).expect("store reloads");

@@ -285,7 +285,7 @@ impl RegistryObject {
             let dirty: Vec<(ConnId, SessionState)> = s
                 .take_dirty_sessions()
                 .into_iter()
-                .filter_map(|c| s.session_state(c).map(|st| (c, st.clone())))
+                .filter_map(|c| s.session_state(c).map(|st| (c, st)))
                 .collect();
             (s.take_outgoing(), dirty)
         })?;

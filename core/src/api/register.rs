@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::{parse_poll_params, PollParams};
-use super::register_body::{decode_consumer_put, decode_provider_put};
+use super::register_body::{decode_consumer_put, decode_provider_put, ProviderItem};
 use crate::duration::Millis;
 use crate::entry::REGISTER_KIND;
 use crate::registry::RegisterWrite;
@@ -70,6 +70,18 @@ impl<S: Store> Service<S> {
     pub(crate) fn provider_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
         let items = decode_provider_put(body)?;
         self.check_name_count(items.len())?;
+        let writes = self.register_writes(items)?;
+        let commit = self.registry.plan_set_registers(now, "provider", writes);
+        self.commit(commit)?;
+        Ok(Reply::Respond(HttpResponse::empty(204)))
+    }
+
+    /// Checks provider writes against the bounds and the kinds of existing entries (a
+    /// register may not replace an entry of another kind); the default TTL fills in.
+    pub(crate) fn register_writes(
+        &self,
+        items: Vec<ProviderItem>,
+    ) -> Result<Vec<RegisterWrite>, ApiError> {
         let mut new_names = 0;
         let mut writes = Vec::with_capacity(items.len());
         for item in items {
@@ -109,9 +121,7 @@ impl<S: Store> Service<S> {
                 self.limits.max_entries
             )));
         }
-        let commit = self.registry.plan_set_registers(now, "provider", writes);
-        self.commit(commit)?;
-        Ok(Reply::Respond(HttpResponse::empty(204)))
+        Ok(writes)
     }
 
     /// The current state of the named (existing) registers, or of all.
@@ -155,7 +165,13 @@ impl<S: Store> Service<S> {
         Ok(requests_response(taken))
     }
 
-    fn hold(&mut self, kind: WaitKind, params: PollParams, now: Millis) -> Result<Reply, ApiError> {
+    /// Holds a long poll of `kind` on `params.names` until `wait` (capped) passes.
+    pub(crate) fn hold(
+        &mut self,
+        kind: WaitKind,
+        params: PollParams,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         if self.waiters.len() >= self.limits.max_waiters {
             return Err(ApiError::capacity(format!(
                 "too many long polls held (limit {}); retry later",

@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::http::HttpResponse;
-use super::query::{parse_pairs, parse_poll_params};
+use super::query::{parse_pairs, parse_poll_params, PollParams};
+use super::register_body::ProviderItem;
 use crate::duration::Millis;
-use crate::entry::{RequestRecord, REGISTER_KIND};
-use crate::registry::RegisterWrite;
+use crate::entry::RequestRecord;
 use crate::requests::VerdictError;
 use crate::service::{Reply, Service};
 use crate::store::Store;
@@ -87,7 +87,7 @@ impl<S: Store> Service<S> {
         if let Some(conn) = conn {
             self.sessions.requesters.insert(id, conn);
             if let Some(s) = self.sessions.map.get_mut(&conn) {
-                s.state.requested.insert(id);
+                s.requested.insert(id);
                 self.sessions.dirty.insert(conn);
             }
         }
@@ -118,33 +118,17 @@ impl<S: Store> Service<S> {
                     }
                 })?;
         let mut commit = if apply {
+            // As the provider's own write of the requested value, keeping its metadata and TTL
+            // (and held to the same bounds).
             let current = self.registry.get(&record.name);
-            if let Some(e) = current.filter(|e| e.kind != REGISTER_KIND) {
-                return Err(ApiError::new(
-                    409,
-                    "kind_conflict",
-                    format!(
-                        "{:?} is an entry of kind {:?}, not a register; nothing was written",
-                        record.name, e.kind
-                    ),
-                ));
-            }
-            if current.is_none() && self.registry.len() >= self.limits.max_entries {
-                return Err(ApiError::capacity(format!(
-                    "the registry holds its maximum of {} entries",
-                    self.limits.max_entries
-                )));
-            }
-            let write = RegisterWrite {
+            let item = ProviderItem {
                 name: record.name.clone(),
                 value: record.value.clone(),
                 metadata: current.map(|e| e.meta.clone()).unwrap_or_default(),
-                ttl_ms: current
-                    .and_then(|e| e.ttl_ms)
-                    .unwrap_or(self.limits.default_ttl_ms),
+                ttl_ms: current.and_then(|e| e.ttl_ms),
             };
-            self.registry
-                .plan_set_registers(now, "provider", vec![write])
+            let writes = self.register_writes(vec![item])?;
+            self.registry.plan_set_registers(now, "provider", writes)
         } else {
             crate::store::Commit {
                 meta: self.registry.meta(),
@@ -191,20 +175,11 @@ impl<S: Store> Service<S> {
                         &record_json(&record),
                     )));
                 }
-                if self.waiters.len() >= self.limits.max_waiters {
-                    return Err(ApiError::capacity(format!(
-                        "too many long polls held (limit {}); retry later",
-                        self.limits.max_waiters
-                    )));
-                }
-                let wait = (params.wait_ms as u64).min(self.limits.max_wait_ms);
-                let waiter = self
-                    .waiters
-                    .add(WaitKind::Outcome, Some(vec![id.to_string()]));
-                Ok(Reply::Wait {
-                    waiter,
-                    deadline: now.saturating_add(wait),
-                })
+                let params = PollParams {
+                    names: Some(vec![id.to_string()]),
+                    ..params
+                };
+                self.hold(WaitKind::Outcome, params, now)
             }
             ("POST", [id, "verdict"]) => {
                 let id = parse_id(id)?;

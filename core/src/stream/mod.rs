@@ -52,15 +52,38 @@ pub struct SessionState {
     pub requested: BTreeSet<u64>,
 }
 
-/// A live session: its state with the criteria compiled.
+/// A live session: what it subscribed to, with the criteria compiled. Its [`SessionState`] is
+/// derived from it ([`Session::state`]).
 #[derive(Debug, Default)]
 pub struct Session {
-    /// What it subscribed to.
-    pub state: SessionState,
-    /// Compiled watches, by id.
-    pub watches: BTreeMap<String, Watch>,
-    /// Compiled validators, by id.
-    pub validators: BTreeMap<String, Compiled>,
+    /// Watches by id: as given, and compiled.
+    pub watches: BTreeMap<String, (WatchSpec, Watch)>,
+    /// Validators by id: their criteria as given, and compiled.
+    pub validators: BTreeMap<String, (Vec<String>, Compiled)>,
+    /// Names this connection provides.
+    pub provides: BTreeSet<String>,
+    /// Change requests made on this connection whose outcome it awaits.
+    pub requested: BTreeSet<u64>,
+}
+
+impl Session {
+    /// What a hibernating host keeps of it.
+    pub fn state(&self) -> SessionState {
+        SessionState {
+            watches: self
+                .watches
+                .iter()
+                .map(|(id, (spec, _))| (id.clone(), spec.clone()))
+                .collect(),
+            provides: self.provides.clone(),
+            validators: self
+                .validators
+                .iter()
+                .map(|(id, (criteria, _))| (id.clone(), criteria.clone()))
+                .collect(),
+            requested: self.requested.clone(),
+        }
+    }
 }
 
 /// Every session of a registry and the messages waiting to be sent.
@@ -115,10 +138,5 @@ impl Sessions {
                 self.providers.remove(name);
             }
         }
-    }
-
-    /// Number of watches over all sessions.
-    pub fn watch_count(&self) -> usize {
-        self.map.values().map(|s| s.watches.len()).sum()
     }
 }
