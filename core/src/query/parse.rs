@@ -175,8 +175,13 @@ fn check_pattern(op: Operator, pattern: &str, whole: &str) -> Result<(), QueryEr
 /// ```
 pub fn parse_criterion(text: &str) -> Result<Criterion, QueryError> {
     if text.len() > MAX_CRITERION_LEN {
+        // The first 64 bytes, cut back to a character boundary.
+        let cut = (0..=64)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         return Err(invalid(
-            &text[..64],
+            &text[..cut],
             format!("longer than {MAX_CRITERION_LEN} bytes"),
         ));
     }

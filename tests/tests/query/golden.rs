@@ -190,3 +190,17 @@ fn filtered_results_are_paged_by_id() {
     assert_eq!(ids(&p3), ["e6"]);
     assert_eq!(p3["next_cursor"], Value::Null);
 }
+
+#[test]
+fn an_overlong_criterion_of_multibyte_characters_is_a_clean_400() {
+    // Byte 64 falls inside a character: the error quotes the criterion up to a boundary.
+    let mut h = Harness::new();
+    let criterion = format!("data={}", "é".repeat(600));
+    let r = h.get(&format!("/v1/entries?where={}", encode(&criterion)));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json_body()["error"]["code"], "invalid_criterion");
+    assert!(r.json_body()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("longer than 1024 bytes"));
+}
