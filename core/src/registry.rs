@@ -303,6 +303,19 @@ impl Registry {
         commit
     }
 
+    /// Plans renewing an entry's expiry from `now` with the same content: no version, nothing
+    /// woken. Empty when the entry does not exist or has no TTL.
+    pub fn plan_refresh(&self, id: &str, now: Millis) -> Commit {
+        let mut commit = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
+        if let Some(e) = self.entries.get(id).filter(|e| e.ttl_ms.is_some()) {
+            commit.put_entries.push(live_entry(e, e.version, now));
+        }
+        commit
+    }
+
     /// Plans a provider write: one version for the whole batch if anything changed; a write
     /// that only extends TTLs (same value, metadata and TTL duration) makes no version, but the
     /// new expiry is still persisted.

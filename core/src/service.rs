@@ -6,7 +6,7 @@
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::config::Limits;
 use crate::duration::Millis;
-use crate::history::{Checkpoint, Op};
+use crate::history::{Checkpoint, Op, Version};
 use crate::registry::Registry;
 use crate::store::{Commit, Store, StoreError};
 use crate::waiters::{WaitKind, WaiterId, Waiters};
@@ -268,7 +268,7 @@ impl<S: Store> Service<S> {
     pub fn on_alarm(&mut self, now: Millis) -> Result<(), ApiError> {
         self.clock = self.clock.max(now);
         match self.registry.plan_expiry(now) {
-            Some(commit) => self.commit(commit),
+            Some(commit) => self.commit(commit).map(drop),
             None => Ok(()),
         }
     }
@@ -322,9 +322,7 @@ impl<S: Store> Service<S> {
         self.registry
             .check_changeset(&ops)
             .map_err(|e| ApiError::new(409, "changeset_conflict", e.to_string()))?;
-        let commit = self.registry.plan_changeset(now, actor, ops);
-        self.commit(commit)?;
-        Ok(self.registry.head())
+        Ok(self.commit_ops_as(now, actor, ops)?.0)
     }
 
     /// Plans and writes an ordered, checked changeset as one version by `actor`; returns the
@@ -336,13 +334,11 @@ impl<S: Store> Service<S> {
         ops: Vec<Op>,
     ) -> Result<(u64, crate::history::Changeset), ApiError> {
         let commit = self.registry.plan_changeset(now, actor, ops);
-        let changeset = commit
-            .version
-            .as_ref()
-            .map(|v| v.changeset.clone())
-            .unwrap_or_default();
-        self.commit(commit)?;
-        Ok((self.registry.head(), changeset))
+        let version = self.commit(commit)?;
+        Ok((
+            self.registry.head(),
+            version.map(|v| v.changeset).unwrap_or_default(),
+        ))
     }
 
     /// Forgets a held long poll whose client went away (its requests stay pending).
@@ -353,12 +349,12 @@ impl<S: Store> Service<S> {
         self.waiters.remove(waiter);
     }
 
-    /// Writes a commit to the store, then applies it and wakes whoever it concerns. A commit
-    /// that makes a version also carries a checkpoint every `checkpoint_interval` versions and,
-    /// with retention, the fold of the oldest versions.
-    pub(crate) fn commit(&mut self, mut commit: Commit) -> Result<(), ApiError> {
+    /// Writes a commit to the store, then applies it and wakes whoever it concerns; returns the
+    /// version it made, if any. A commit that makes a version also carries a checkpoint every
+    /// `checkpoint_interval` versions and, with retention, the fold of the oldest versions.
+    pub(crate) fn commit(&mut self, mut commit: Commit) -> Result<Option<Version>, ApiError> {
         if commit.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(v) = &commit.version {
             let number = v.version;
@@ -436,14 +432,14 @@ impl<S: Store> Service<S> {
         self.woken.extend(values);
         self.woken.extend(requests.into_iter().rev());
         self.woken.extend(outcomes);
-        if let Some(v) = version.filter(|_| !self.sessions.map.is_empty()) {
-            self.fan_out(&v);
+        if let Some(v) = version.as_ref().filter(|_| !self.sessions.map.is_empty()) {
+            self.fan_out(v);
         }
         self.send_outcomes(&resolved);
         if !requested.is_empty() && !self.sessions.providers.is_empty() {
             self.deliver_requests(&requested, self.clock)?;
         }
-        Ok(())
+        Ok(version)
     }
 
     fn route(&mut self, req: &HttpRequest, now: Millis) -> Result<Reply, ApiError> {

@@ -186,8 +186,9 @@ impl<S: Store> Service<S> {
                 reason,
                 apply,
             } => {
+                // The same shape as the HTTP verdict's answer.
                 let record = self.verdict(request, accept, reason.as_deref(), apply, now)?;
-                Ok(Some(json!({"request": record.id, "status": record.status})))
+                Ok(Some(crate::api::v1_requests::record_json(&record)))
             }
             ClientMsg::Validate {
                 validator,

@@ -44,8 +44,6 @@ pub struct Commit {
     pub delete_records: Vec<u64>,
     /// Ids of requests that reached a final status (wakes whoever awaits them); not persisted.
     pub resolved: Vec<u64>,
-    /// Requests taken by this commit, to hand to the providers that took them; not persisted.
-    pub taken: Vec<PendingRequest>,
     /// Names whose visible state changed (wakes consumers); not persisted.
     pub changed: Vec<String>,
     /// Names that got a new change request (wakes providers); not persisted.

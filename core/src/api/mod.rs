@@ -10,7 +10,7 @@ pub mod register_body;
 pub mod route;
 pub mod v1_entries;
 mod v1_history;
-mod v1_requests;
+pub(crate) mod v1_requests;
 mod v1_tx;
 
 pub use error::{ApiError, Reason};

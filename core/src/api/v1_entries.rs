@@ -192,19 +192,10 @@ impl<S: Store> Service<S> {
                 self.limits.max_entries
             )));
         }
-        let unchanged = current.is_some_and(|c| {
-            crate::history::same_content(&crate::registry::history_entry(c), &entry)
-        });
+        let unchanged = current.is_some_and(|c| crate::history::same_content(c, &entry));
         let op = if unchanged {
             // Same content: only the expiry is renewed; no version.
-            let mut commit = crate::store::Commit {
-                meta: self.registry.meta(),
-                ..Default::default()
-            };
-            let mut live = current.expect("unchanged implies present").clone();
-            live.expires_at = ttl_ms.map(|t| now.saturating_add(t));
-            commit.put_entries.push(live);
-            self.commit(commit)?;
+            self.commit(self.registry.plan_refresh(id, now))?;
             None
         } else {
             Some(if created {
