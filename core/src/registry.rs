@@ -198,28 +198,9 @@ impl Registry {
             let present = *exists
                 .entry(op.id.as_str())
                 .or_insert_with(|| self.entries.contains_key(&op.id));
-            match (op.op, present) {
-                (OpKind::Create, true) => return Err(ChangesetError::Exists(op.id.clone())),
-                (OpKind::Update, false) => {
-                    return Err(ChangesetError::Missing {
-                        op: "update",
-                        id: op.id.clone(),
-                    })
-                }
-                (OpKind::Delete, false) => {
-                    return Err(ChangesetError::Missing {
-                        op: "delete",
-                        id: op.id.clone(),
-                    })
-                }
-                _ => {}
-            }
-            if op.op != OpKind::Delete && op.entry.is_none() {
-                return Err(ChangesetError::Malformed {
-                    op: "create/update",
-                    id: op.id.clone(),
-                    field: "entry",
-                });
+            crate::history::changeset::check_fits(op, present)?;
+            if op.op != OpKind::Delete {
+                crate::history::changeset::after(op)?;
             }
             exists.insert(op.id.as_str(), op.op != OpKind::Delete);
         }

@@ -178,20 +178,8 @@ impl<S: Store> Service<S> {
         if reasons.is_empty() {
             return Ok(());
         }
-        for l in self.listeners.iter_mut() {
-            l.discard();
-        }
-        let message = reasons
-            .iter()
-            .map(|r| r.reason.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(ApiError::new(
-            422,
-            "rejected",
-            format!("rejected, nothing was written: {message}"),
-        )
-        .with_reasons(reasons))
+        self.listeners_discard();
+        Err(ApiError::refused(422, "rejected", reasons))
     }
 
     /// Tells the listeners a transaction they accepted will not be written.

@@ -264,18 +264,7 @@ impl<S: Store> Service<S> {
         }
         if !p.reasons.is_empty() {
             self.listeners_discard();
-            let message = p
-                .reasons
-                .iter()
-                .map(|r| r.reason.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(ApiError::new(
-                422,
-                "rejected",
-                format!("rejected, nothing was written: {message}"),
-            )
-            .with_reasons(p.reasons));
+            return Err(ApiError::refused(422, "rejected", p.reasons));
         }
         let changed: Vec<Reason> = p
             .ops
@@ -298,8 +287,7 @@ impl<S: Store> Service<S> {
             .with_reasons(changed));
         }
         // The state is as the validators saw it; the local listeners look again all the same.
-        let order = p.order.clone();
-        let index_of = |id: &str| order.iter().position(|o| o == id);
+        let index_of = |id: &str| p.order.iter().position(|o| o == id);
         self.run_listeners(&p.ops, &index_of)?;
         self.commit_ops(p.ops, &p.respond, now)
     }

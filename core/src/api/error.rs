@@ -120,6 +120,22 @@ impl ApiError {
         HttpResponse::json(self.status, &json!({"error": self.body()}))
     }
 
+    /// A refusal with every reason: `"{code}, nothing was written: {reason}; {reason}…"` (409
+    /// `conflict`, 422 `rejected`).
+    pub fn refused(status: u16, code: &'static str, reasons: Vec<Reason>) -> Self {
+        let message = reasons
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(
+            status,
+            code,
+            format!("{code}, nothing was written: {message}"),
+        )
+        .with_reasons(reasons)
+    }
+
     /// Attaches every reason.
     pub fn with_reasons(mut self, reasons: Vec<Reason>) -> Self {
         self.reasons = reasons;

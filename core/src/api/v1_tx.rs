@@ -195,17 +195,7 @@ impl<S: Store> Service<S> {
             }
         }
         if !conflicts.is_empty() {
-            let message = conflicts
-                .iter()
-                .map(|r| r.reason.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(ApiError::new(
-                409,
-                "conflict",
-                format!("conflict, nothing was written: {message}"),
-            )
-            .with_reasons(conflicts));
+            return Err(ApiError::refused(409, "conflict", conflicts));
         }
         let created = ops
             .iter()

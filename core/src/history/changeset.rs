@@ -115,12 +115,29 @@ pub enum ChangesetError {
     },
 }
 
-fn after(op: &Op) -> Result<&Entry, ChangesetError> {
+pub(crate) fn after(op: &Op) -> Result<&Entry, ChangesetError> {
     op.entry.as_ref().ok_or_else(|| ChangesetError::Malformed {
         op: "create/update",
         id: op.id.clone(),
         field: "entry",
     })
+}
+
+/// Whether an operation fits an entry being `present`: a create needs it absent, an update or
+/// a delete present.
+pub(crate) fn check_fits(op: &Op, present: bool) -> Result<(), ChangesetError> {
+    match (op.op, present) {
+        (OpKind::Create, true) => Err(ChangesetError::Exists(op.id.clone())),
+        (OpKind::Update, false) => Err(ChangesetError::Missing {
+            op: "update",
+            id: op.id.clone(),
+        }),
+        (OpKind::Delete, false) => Err(ChangesetError::Missing {
+            op: "delete",
+            id: op.id.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Applies a changeset to a state, checking that each operation fits.
@@ -189,23 +206,11 @@ pub fn squash<'a>(
                     net.entry(op.id.clone()).or_insert((start.clone(), start))
                 }
             };
-            match (op.op, slot.1.is_some()) {
-                (OpKind::Create, true) => return Err(ChangesetError::Exists(op.id.clone())),
-                (OpKind::Update, false) => {
-                    return Err(ChangesetError::Missing {
-                        op: "update",
-                        id: op.id.clone(),
-                    })
-                }
-                (OpKind::Delete, false) => {
-                    return Err(ChangesetError::Missing {
-                        op: "delete",
-                        id: op.id.clone(),
-                    })
-                }
-                (OpKind::Create | OpKind::Update, _) => slot.1 = Some(after(op)?.clone()),
-                (OpKind::Delete, true) => slot.1 = None,
-            }
+            check_fits(op, slot.1.is_some())?;
+            slot.1 = match op.op {
+                OpKind::Delete => None,
+                _ => Some(after(op)?.clone()),
+            };
         }
     }
     let mut out = Vec::new();
