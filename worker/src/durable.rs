@@ -74,10 +74,9 @@ impl RegistryObject {
         let mut slot = self.service.borrow_mut();
         if slot.as_ref().is_none_or(|s| s.is_poisoned()) {
             let store = SqlStore::open(self.state.storage()).map_err(|e| e.to_string())?;
-            let svc = Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
+            let mut svc = Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
             // Waiters of a discarded service can never be resumed: release their requests.
             self.held.borrow_mut().clear();
-            let mut svc = svc;
             self.restore_sockets(&mut svc);
             *slot = Some(svc);
         }

@@ -62,7 +62,7 @@ struct MetaRow {
 }
 
 #[derive(Deserialize)]
-struct VersionRow {
+struct BodyRow {
     body: String,
 }
 
@@ -92,6 +92,29 @@ struct RequestRow {
     expires_at: f64,
 }
 
+/// Runs a query and deserializes its rows.
+fn rows<T: serde::de::DeserializeOwned>(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
+) -> Result<Vec<T>, StoreError> {
+    sql.exec(query, bindings)
+        .and_then(|c| c.to_array())
+        .map_err(err)
+}
+
+/// Runs a query selecting one `body` column of JSON text and parses each.
+fn json_bodies<T: serde::de::DeserializeOwned>(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: impl Into<Option<Vec<SqlStorageValue>>>,
+) -> Result<Vec<T>, StoreError> {
+    rows::<BodyRow>(sql, query, bindings)?
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).map_err(err))
+        .collect()
+}
+
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
@@ -116,10 +139,7 @@ impl SqlStore {
         struct Column {
             name: String,
         }
-        let columns: Vec<Column> = sql
-            .exec("PRAGMA table_info(registry_meta)", None)
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
+        let columns: Vec<Column> = rows(&sql, "PRAGMA table_info(registry_meta)", None)?;
         if !columns.iter().any(|c| c.name == "base") {
             sql.exec(
                 "ALTER TABLE registry_meta ADD COLUMN base INTEGER NOT NULL DEFAULT 0",
@@ -219,12 +239,8 @@ impl SqlStore {
 
 impl SqlStore {
     fn checkpoint(&self, query: &str, v: u64) -> Result<Option<Checkpoint>, StoreError> {
-        let rows: Vec<CheckpointRow> = self
-            .sql
-            .exec(query, vec![int(v)])
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        let Some(row) = rows.into_iter().next() else {
+        let found: Vec<CheckpointRow> = rows(&self.sql, query, vec![int(v)])?;
+        let Some(row) = found.into_iter().next() else {
             return Ok(None);
         };
         let entries: Vec<Entry> = serde_json::from_str(&row.state).map_err(err)?;
@@ -240,14 +256,7 @@ impl SqlStore {
         query: &str,
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<Version>, StoreError> {
-        let rows: Vec<VersionRow> = self
-            .sql
-            .exec(query, bindings)
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        rows.iter()
-            .map(|r| serde_json::from_str(&r.body).map_err(err))
-            .collect()
+        json_bodies(&self.sql, query, bindings)
     }
 }
 
@@ -285,28 +294,22 @@ impl HistoryStore for SqlStore {
         struct Row {
             version: f64,
         }
-        let rows: Vec<Row> = self
-            .sql
-            .exec(
-                "SELECT version FROM checkpoints WHERE version <= ? ORDER BY version DESC LIMIT 1",
-                vec![int(v)],
-            )
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        Ok(rows.first().map(|r| r.version as u64))
+        let found: Vec<Row> = rows(
+            &self.sql,
+            "SELECT version FROM checkpoints WHERE version <= ? ORDER BY version DESC LIMIT 1",
+            vec![int(v)],
+        )?;
+        Ok(found.first().map(|r| r.version as u64))
     }
 }
 
 impl Store for SqlStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
-        let metas: Vec<MetaRow> = self
-            .sql
-            .exec(
-                "SELECT head, last_delete, next_request_id, base FROM registry_meta WHERE id = 1",
-                None,
-            )
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
+        let metas: Vec<MetaRow> = rows(
+            &self.sql,
+            "SELECT head, last_delete, next_request_id, base FROM registry_meta WHERE id = 1",
+            None,
+        )?;
         let meta = metas
             .first()
             .map(|m| RegistryMeta {
@@ -316,16 +319,13 @@ impl Store for SqlStore {
                 base: m.base as u64,
             })
             .unwrap_or_default();
-        let rows: Vec<EntryRow> = self
-            .sql
-            .exec(
-                "SELECT id, kind, meta, data, ttl_ms, expires_at, version FROM entries",
-                None,
-            )
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for r in rows {
+        let entry_rows: Vec<EntryRow> = rows(
+            &self.sql,
+            "SELECT id, kind, meta, data, ttl_ms, expires_at, version FROM entries",
+            None,
+        )?;
+        let mut entries = Vec::with_capacity(entry_rows.len());
+        for r in entry_rows {
             entries.push(Entry {
                 meta: serde_json::from_str(&r.meta).map_err(err)?,
                 data: serde_json::from_str(&r.data).map_err(err)?,
@@ -336,16 +336,13 @@ impl Store for SqlStore {
                 version: r.version as u64,
             });
         }
-        let rows: Vec<RequestRow> = self
-            .sql
-            .exec(
-                "SELECT name, value, id, created_at, expires_at FROM requests",
-                None,
-            )
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        let mut requests = Vec::with_capacity(rows.len());
-        for r in rows {
+        let request_rows: Vec<RequestRow> = rows(
+            &self.sql,
+            "SELECT name, value, id, created_at, expires_at FROM requests",
+            None,
+        )?;
+        let mut requests = Vec::with_capacity(request_rows.len());
+        for r in request_rows {
             requests.push(PendingRequest {
                 value: serde_json::from_str(&r.value).map_err(err)?,
                 name: r.name,
@@ -354,15 +351,11 @@ impl Store for SqlStore {
                 expires_at: r.expires_at as u64,
             });
         }
-        let rows: Vec<VersionRow> = self
-            .sql
-            .exec("SELECT body FROM request_records ORDER BY id", None)
-            .and_then(|c| c.to_array())
-            .map_err(err)?;
-        let records = rows
-            .iter()
-            .map(|r| serde_json::from_str(&r.body).map_err(err))
-            .collect::<Result<_, _>>()?;
+        let records = json_bodies(
+            &self.sql,
+            "SELECT body FROM request_records ORDER BY id",
+            None,
+        )?;
         Ok(Snapshot {
             meta,
             entries,
