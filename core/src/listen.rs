@@ -17,6 +17,10 @@ pub struct TxContext<'a> {
     patterns: &'a [DepPattern],
     /// The entry after the transaction for every id it touches (`None` = deleted).
     touched: HashMap<&'a str, Option<&'a Entry>>,
+    /// For each id, the touched ids whose entry after the transaction depends on it (built on
+    /// the first delete's check, so that each check is a lookup, not a pass over the
+    /// transaction).
+    touched_dependents: std::cell::OnceCell<HashMap<String, BTreeSet<String>>>,
 }
 
 impl<'a> TxContext<'a> {
@@ -27,7 +31,7 @@ impl<'a> TxContext<'a> {
         patterns: &'a [DepPattern],
         ops: &'a [Op],
     ) -> Self {
-        let touched = ops
+        let touched: HashMap<&str, Option<&Entry>> = ops
             .iter()
             .map(|op| (op.id.as_str(), op.entry.as_ref()))
             .collect();
@@ -36,6 +40,7 @@ impl<'a> TxContext<'a> {
             index,
             patterns,
             touched,
+            touched_dependents: Default::default(),
         }
     }
 
@@ -55,12 +60,20 @@ impl<'a> TxContext<'a> {
             .into_iter()
             .filter(|d| !self.touched.contains_key(d.as_str()))
             .collect();
-        for (tid, after) in &self.touched {
-            if let Some(e) = after {
-                if dependencies(e, self.patterns).contains(id) {
-                    out.insert(tid.to_string());
+        let by_dependency = self.touched_dependents.get_or_init(|| {
+            let mut map: HashMap<String, BTreeSet<String>> = HashMap::new();
+            for (tid, after) in &self.touched {
+                for dep in after
+                    .map(|e| dependencies(e, self.patterns))
+                    .unwrap_or_default()
+                {
+                    map.entry(dep).or_default().insert(tid.to_string());
                 }
             }
+            map
+        });
+        if let Some(ids) = by_dependency.get(id) {
+            out.extend(ids.iter().cloned());
         }
         out
     }
