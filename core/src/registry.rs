@@ -94,6 +94,15 @@ impl Registry {
         self.entries.values()
     }
 
+    /// The entries with ids above `cursor` (all when there is none), in id order.
+    pub fn entries_after<'a>(&'a self, cursor: Option<&str>) -> impl Iterator<Item = &'a Entry> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = cursor.map_or(Unbounded, Excluded);
+        self.entries
+            .range::<str, _>((from, Unbounded))
+            .map(|(_, e)| e)
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()

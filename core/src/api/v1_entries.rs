@@ -88,9 +88,17 @@ pub fn where_criteria(query: &str) -> Result<Vec<crate::query::parse::Criterion>
     Ok(crate::query::parse::parse_criteria(&texts)?)
 }
 
+/// The ids of a sorted list above `cursor` (all when there is none).
+pub fn ids_after<'a>(ids: &'a [String], cursor: Option<&str>) -> std::slice::Iter<'a, String> {
+    let start = cursor.map_or(0, |c| ids.partition_point(|id| id.as_str() <= c));
+    ids[start..].iter()
+}
+
 /// A page of entries in id order after `cursor`: `{"entries":[…],"next_cursor":…}`.
-pub fn entries_page<'a>(
-    entries: impl Iterator<Item = &'a Entry>,
+/// `entries_after(cursor)` yields the entries in id order with ids above the cursor (all when
+/// there is none), straight from an ordered source rather than by skipping.
+pub fn entries_page<'a, I: Iterator<Item = &'a Entry>>(
+    entries_after: impl FnOnce(Option<&str>) -> I,
     query: &str,
     extra: &[(&str, Value)],
 ) -> Result<HttpResponse, ApiError> {
@@ -99,11 +107,8 @@ pub fn entries_page<'a>(
     let cursor = pairs
         .iter()
         .find(|(k, _)| k == "cursor")
-        .map(|(_, v)| v.clone());
-    let mut page: Vec<&Entry> = entries
-        .filter(|e| cursor.as_ref().is_none_or(|c| e.id.as_str() > c.as_str()))
-        .take(limit + 1)
-        .collect();
+        .map(|(_, v)| v.as_str());
+    let mut page: Vec<&Entry> = entries_after(cursor).take(limit + 1).collect();
     let next = if page.len() > limit {
         page.truncate(limit);
         page.last().map(|e| Value::String(e.id.clone()))
@@ -124,11 +129,13 @@ impl<S: Store> Service<S> {
         let head = json!(self.registry.head());
         let criteria = where_criteria(query)?;
         if criteria.is_empty() {
-            return entries_page(self.registry.entries(), query, &[("version", head)])
+            let registry = &self.registry;
+            return entries_page(|c| registry.entries_after(c), query, &[("version", head)])
                 .map(Reply::Respond);
         }
         let ids = self.find(&criteria)?;
-        let entries = ids.iter().filter_map(|id| self.registry.get(id));
+        let registry = &self.registry;
+        let entries = |c: Option<&str>| ids_after(&ids, c).filter_map(|id| registry.get(id));
         entries_page(entries, query, &[("version", head)]).map(Reply::Respond)
     }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::parse_pairs;
-use super::v1_entries::{entries_page, limit_param, u64_param, where_criteria};
+use super::v1_entries::{entries_page, ids_after, limit_param, u64_param, where_criteria};
 use crate::duration::Millis;
 use crate::history::navigate::{self, Head, HistoryError};
 use crate::history::{OpKind, State, Version, ACTOR_ROLLBACK};
@@ -149,12 +149,18 @@ impl<S: Store> Service<S> {
         let at = required(&pairs, "at")?;
         let criteria = where_criteria(query)?;
         let state = self.state_at(at)?;
+        let extra = [("at", json!(at))];
         if criteria.is_empty() {
-            return entries_page(state.values(), query, &[("at", json!(at))]).map(Reply::Respond);
+            let after = |c: Option<&str>| {
+                use std::ops::Bound::{Excluded, Unbounded};
+                let from = c.map_or(Unbounded, Excluded);
+                state.range::<str, _>((from, Unbounded)).map(|(_, e)| e)
+            };
+            return entries_page(after, query, &extra).map(Reply::Respond);
         }
         let ids = self.queries.find(at, &criteria, state.values())?;
-        let entries = ids.iter().filter_map(|id| state.get(id));
-        entries_page(entries, query, &[("at", json!(at))]).map(Reply::Respond)
+        let entries = |c: Option<&str>| ids_after(&ids, c).filter_map(|id| state.get(id));
+        entries_page(entries, query, &extra).map(Reply::Respond)
     }
 
     /// `POST /v1/rollback {"to": v}`: a new version whose changeset is
