@@ -5,20 +5,18 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use registry_core::duration::{nanos_to_millis_ceil, parse_go_duration};
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::AbortSignal;
 
 use crate::abort::{already_aborted, on_abort, signal_of};
 use crate::convert::{error, get, parse, stringify};
 use crate::provider::{close_provider, write_task, Provider, ProviderState, Publication};
-use crate::register_stream::RegisterStream;
+use crate::register_stream::{last_update, RegisterStream};
 use crate::registry_stream::RegistryStream;
 use crate::shared::{Preference, Shared, SharedRef};
 use crate::stream::{self, make_async_iterable, new_stream, on_close, Buffering, Stream};
 use crate::transport::send;
-use crate::{consumer_poll, provider_poll, ws, ws_watch};
+use crate::{provider_poll, ws, ws_watch};
 
 /// A connection to one registry (`https://host` for `default`, `https://host/r/name` for
 /// another). Every subscription of a client — consumed registers, queries, providers,
@@ -103,19 +101,15 @@ impl RegistryClient {
         };
         let answer = crate::requests::answer_function(&client.shared);
         client.shared.borrow_mut().answer = answer;
-        let signal = get(&options, "signal");
-        if let Some(signal) = signal.dyn_ref::<AbortSignal>() {
-            if signal.aborted() {
-                client.close();
-            } else {
-                let weak = Rc::downgrade(&client.shared);
-                let closer = Closure::once_into_js(move || {
-                    if let Some(shared) = weak.upgrade() {
-                        close_shared(&shared);
-                    }
-                });
-                signal.add_event_listener_with_callback("abort", closer.unchecked_ref())?;
-            }
+        if let Some(signal) = signal_of(&options) {
+            let weak = Rc::downgrade(&client.shared);
+            // Closes the client at once if the signal has already aborted.
+            let listener = on_abort(&signal, move || {
+                if let Some(shared) = weak.upgrade() {
+                    close_shared(&shared);
+                }
+            });
+            client.shared.borrow_mut().abort = listener;
         }
         Ok(client)
     }
@@ -174,7 +168,7 @@ impl RegistryClient {
             }
         });
         if known {
-            if let Some(item) = consumer_poll::last_update(&self.shared, name) {
+            if let Some(item) = last_update(&self.shared, name) {
                 stream::push(&stream, item);
             }
         } else if first_of_name {
@@ -260,7 +254,6 @@ impl RegistryClient {
         }
         let (tx, rx) = futures_channel::mpsc::unbounded();
         let state = Rc::new(ProviderState {
-            name: name.to_string(),
             requests: new_stream(Buffering::Queue(100)),
             commands: tx,
             publication: Publication {
@@ -304,10 +297,7 @@ impl RegistryClient {
         unchecked_return_type = "Promise<Record<string, {value: unknown, metadata?: Record<string, unknown>}>>"
     )]
     pub fn read(&self, names: Vec<String>) -> Promise {
-        let (base, signal) = {
-            let s = self.shared.borrow();
-            (s.base.clone(), s.lifetime.signal())
-        };
+        let (base, signal) = self.shared.borrow().endpoint();
         future_to_promise(async move {
             let query: Vec<String> = names
                 .iter()
@@ -333,14 +323,12 @@ impl RegistryClient {
         close_shared(&self.shared);
     }
 
-    /// The base URL and the client's lifetime signal, for requests.
-    pub(crate) fn endpoint(&self) -> (String, AbortSignal) {
-        let s = self.shared.borrow();
-        (s.base.clone(), s.lifetime.signal())
-    }
-
     /// Makes `options.signal` end a stream; the listener is dropped when the stream ends.
-    fn abort_closes(&self, options: &JsValue, stream: &Stream) -> Option<crate::abort::Listener> {
+    pub(crate) fn abort_closes(
+        &self,
+        options: &JsValue,
+        stream: &Stream,
+    ) -> Option<crate::abort::Listener> {
         let signal = signal_of(options)?;
         let me = Rc::downgrade(stream);
         on_abort(&signal, move || {
@@ -367,7 +355,7 @@ pub(crate) fn ended(stream: &Stream, out: JsValue) -> JsValue {
 }
 
 pub(crate) fn close_shared(shared: &SharedRef) {
-    let (streams, providers, validators, lifetime) = {
+    let (streams, providers, validators, lifetime, listener) = {
         let mut s = shared.borrow_mut();
         if s.closed {
             return;
@@ -384,8 +372,10 @@ pub(crate) fn close_shared(shared: &SharedRef) {
         s.all_watch = None;
         let providers: Vec<_> = s.providers.values().cloned().collect();
         let validators: Vec<_> = std::mem::take(&mut s.validators).into_values().collect();
-        (streams, providers, validators, s.lifetime.clone())
+        let listener = s.abort.take();
+        (streams, providers, validators, s.lifetime.clone(), listener)
     };
+    drop(listener);
     ws::close(shared);
     lifetime.abort();
     for stream in streams {

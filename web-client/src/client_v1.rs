@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::RegistryClient;
-use crate::convert::{error, get, object, parse, stringify};
+use crate::convert::{error, get, object, parse, safe_u64, stringify};
 use crate::transport::{encode, send};
 
 /// Sends a `/v1` request and resolves with the parsed JSON answer; rejects with the registry's
@@ -17,7 +17,7 @@ pub(crate) fn v1(
     body: Option<String>,
     not_found_is_null: bool,
 ) -> Promise {
-    let (base, signal) = client.endpoint();
+    let (base, signal) = client.shared.borrow().endpoint();
     future_to_promise(async move {
         let reply = send(
             method,
@@ -68,22 +68,18 @@ pub(crate) fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, JsVal
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    match v.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
-            Ok(Some(n as u64))
-        }
-        _ => Err(error(format!("{key} must be a non-negative integer"))),
-    }
+    v.as_f64()
+        .and_then(safe_u64)
+        .map(Some)
+        .ok_or_else(|| error(format!("{key} must be a non-negative integer")))
 }
 
 /// A version number as URL text (integers only: formatting floats would also pull Rust's
 /// float printing into the wasm).
 fn version_text(what: &str, v: f64) -> Result<String, JsValue> {
-    if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
-        Ok((v as u64).to_string())
-    } else {
-        Err(error(format!("{what} must be a non-negative integer")))
-    }
+    safe_u64(v)
+        .map(|v| v.to_string())
+        .ok_or_else(|| error(format!("{what} must be a non-negative integer")))
 }
 
 pub(crate) fn reject(e: JsValue) -> Promise {
@@ -239,7 +235,7 @@ impl RegistryClient {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
-        let (base, signal) = self.endpoint();
+        let (base, signal) = self.shared.borrow().endpoint();
         future_to_promise(all_pages(
             format!("{base}/v1/state?at={version}&limit=1000"),
             signal,
@@ -316,12 +312,13 @@ pub(crate) fn criteria_of(query: &JsValue) -> Result<Vec<String>, JsValue> {
     Ok(criteria)
 }
 
-/// A query as `where=` parameters.
-fn where_params(query: &JsValue) -> Result<Vec<String>, JsValue> {
-    Ok(criteria_of(query)?
+/// The first page of `GET /v1/entries` (up to 1,000) matching criteria, as `all_pages` takes it.
+pub(crate) fn entries_url(base: &str, criteria: &[String]) -> String {
+    let params: Vec<String> = criteria
         .iter()
         .map(|c| format!("where={}", encode(c)))
-        .collect())
+        .collect();
+    format!("{base}/v1/entries?limit=1000&{}", params.join("&"))
 }
 
 #[wasm_bindgen]
@@ -344,12 +341,11 @@ impl RegistryClient {
         )]
         query: JsValue,
     ) -> Promise {
-        let params = match where_params(&query) {
-            Ok(p) => p,
+        let criteria = match criteria_of(&query) {
+            Ok(c) => c,
             Err(e) => return reject(e),
         };
-        let (base, signal) = self.endpoint();
-        let url = format!("{base}/v1/entries?limit=1000&{}", params.join("&"));
-        future_to_promise(all_pages(url, signal))
+        let (base, signal) = self.shared.borrow().endpoint();
+        future_to_promise(all_pages(entries_url(&base, &criteria), signal))
     }
 }

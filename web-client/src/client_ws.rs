@@ -4,11 +4,11 @@
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use crate::abort::{already_aborted, on_abort, signal_of};
+use crate::abort::{already_aborted, signal_of};
 use crate::client::RegistryClient;
 use crate::client_v1::criteria_of;
 use crate::query_stream::QueryStream;
-use crate::stream::{self, make_async_iterable, new_stream, on_close, Buffering};
+use crate::stream::{make_async_iterable, new_stream, on_close, Buffering};
 use crate::validator::Validator;
 use crate::ws_watch;
 
@@ -47,14 +47,7 @@ impl RegistryClient {
             return Ok(crate::client::ended(&stream, out.into()));
         }
         self.shared.borrow_mut().queries.push(stream.clone());
-        let listener = signal_of(&options).and_then(|signal| {
-            let me = std::rc::Rc::downgrade(&stream);
-            on_abort(&signal, move || {
-                if let Some(stream) = me.upgrade() {
-                    stream::finish(&stream);
-                }
-            })
-        });
+        let listener = self.abort_closes(&options, &stream);
         let (weak, me) = (
             std::rc::Rc::downgrade(&self.shared),
             std::rc::Rc::downgrade(&stream),

@@ -59,6 +59,12 @@ pub fn registry_error(err: &JsValue, fallback: &str) -> JsValue {
     let message = get(err, "message")
         .as_string()
         .unwrap_or_else(|| fallback.to_string());
+    coded_error(message, err)
+}
+
+/// A JS `Error` with `message` and the `code` (and `reasons`, when present) of a registry
+/// error object.
+pub fn coded_error(message: impl AsRef<str>, err: &JsValue) -> JsValue {
     let e = error(message);
     let _ = Reflect::set(&e, &"code".into(), &get(err, "code"));
     let reasons = get(err, "reasons");
@@ -79,6 +85,16 @@ pub fn get_u64(obj: &JsValue, key: &str) -> Option<u64> {
         .as_f64()
         .filter(|n| *n >= 0.0 && n.fract() == 0.0)
         .map(|n| n as u64)
+}
+
+/// A registry version as JS: a number, or `null` when unknown.
+pub fn version_js(version: Option<u64>) -> JsValue {
+    version.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64))
+}
+
+/// A JS number as a `u64`, if it is a non-negative safe integer (at most 2^53 − 1).
+pub fn safe_u64(n: f64) -> Option<u64> {
+    (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
 }
 
 /// The message of a thrown value: `error.message`, or the value as text.

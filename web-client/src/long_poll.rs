@@ -5,29 +5,42 @@
 use gloo_timers::future::TimeoutFuture;
 use web_sys::AbortController;
 
-use crate::shared::SharedRef;
+use crate::shared::{Mode, Shared, SharedRef};
 use crate::transport::{send, Reply};
 
 /// What a long poll does at each step.
+#[derive(Clone, Copy)]
 pub struct Poll {
+    /// Whether the loop runs (its flag in the client state).
+    pub running: fn(&mut Shared) -> &mut bool,
     /// The next URL to poll (and its abort controller), or `None` to stop.
     pub next: fn(&SharedRef) -> Option<(String, AbortController)>,
     /// A 200 answer.
     pub on_answer: fn(&SharedRef, Reply),
     /// After a failed poll (network or HTTP error), before backing off.
     pub on_error: fn(&SharedRef),
-    /// The loop has ended.
-    pub on_stop: fn(&SharedRef),
+}
+
+/// Starts the loop if it is not running — only on long polls: over the WebSocket, watches and
+/// provides do this job.
+pub fn ensure_running(shared: &SharedRef, poll: Poll) {
+    {
+        let mut s = shared.borrow_mut();
+        if *(poll.running)(&mut s) || s.closed || s.mode != Mode::LongPoll {
+            return;
+        }
+        *(poll.running)(&mut s) = true;
+    }
+    wasm_bindgen_futures::spawn_local(run(shared.clone(), poll));
 }
 
 /// Runs the loop until `next` returns `None` or the client closes.
-pub async fn run(shared: SharedRef, poll: Poll) {
+async fn run(shared: SharedRef, poll: Poll) {
     let mut backoff = 250;
     while let Some((url, controller)) = (poll.next)(&shared) {
-        let lifetime = shared.borrow().lifetime.signal();
         let signal = controller.signal();
         let result = send("GET", &url, None, Some(&signal)).await;
-        if lifetime.aborted() {
+        if shared.borrow().closed {
             break;
         }
         match result {
@@ -44,5 +57,5 @@ pub async fn run(shared: SharedRef, poll: Poll) {
             }
         }
     }
-    (poll.on_stop)(&shared);
+    *(poll.running)(&mut shared.borrow_mut()) = false;
 }

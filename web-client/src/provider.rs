@@ -32,8 +32,6 @@ pub enum Command {
 
 /// A provider as the client's poll loop sees it.
 pub struct ProviderState {
-    /// Register name.
-    pub name: String,
     /// Where its change requests go.
     pub requests: Stream,
     /// Commands to its write task.
@@ -91,11 +89,9 @@ async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValu
             Err(CallError::Lost) => Err(error("connection lost; publishing again")),
         };
     }
-    let (url, signal) = {
-        let s = shared.borrow();
-        (format!("{}/provider", s.base), s.lifetime.signal())
-    };
+    let (base, signal) = shared.borrow().endpoint();
     let body = format!("{{\"registers\":{{{register}}}}}");
+    let url = format!("{base}/provider");
     let reply = send("PUT", &url, Some(&body), Some(&signal)).await?;
     if reply.status == 204 {
         state.published.set(true);
@@ -169,7 +165,7 @@ impl Provider {
     /// The register this provider publishes.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        self.state.name.clone()
+        self.state.publication.name.clone()
     }
 
     /// The change requests consumers send for this register (async-iterable, in order). Each
@@ -221,10 +217,11 @@ impl Provider {
 
 /// Removes a provider from its client and stops it (idempotent).
 pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
+    let name = &state.publication.name;
     let removed = {
         let mut s = shared.borrow_mut();
-        match s.providers.get(&state.name) {
-            Some(p) if Rc::ptr_eq(p, state) => s.providers.remove(&state.name).is_some(),
+        match s.providers.get(name) {
+            Some(p) if Rc::ptr_eq(p, state) => s.providers.remove(name).is_some(),
             _ => false,
         }
     };
@@ -233,7 +230,7 @@ pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
     drop(listener);
     finish(&state.requests);
     if removed {
-        let names = js_sys::Array::of1(&state.name.as_str().into());
+        let names = js_sys::Array::of1(&name.as_str().into());
         let msg = object(&[("type", "unprovide".into()), ("names", names.into())]);
         ws::send(shared, &stringify(&msg).unwrap_or_default());
         crate::provider_poll::restart(shared);

@@ -7,35 +7,30 @@ use web_sys::AbortController;
 use wasm_bindgen::JsValue;
 
 use crate::convert::{get, get_u64, keys, parse};
-use crate::shared::{Mode, SharedRef};
+use crate::long_poll::{self, Poll};
+use crate::shared::SharedRef;
 use crate::stream::push;
 use crate::transport::{encode, Reply};
 
-/// Starts the loop if it is not running.
-pub fn ensure_running(shared: &SharedRef) {
-    {
-        let mut s = shared.borrow_mut();
-        // Only on long polls: over the WebSocket, watches/provides do this job.
-        if s.provider_running || s.closed || s.mode != Mode::LongPoll {
-            return;
-        }
-        s.provider_running = true;
-    }
-    wasm_bindgen_futures::spawn_local(run(shared.clone()));
-}
+/// The provider long poll.
+const POLL: Poll = Poll {
+    running: |s| &mut s.provider_running,
+    next: poll_url,
+    on_answer: deliver,
+    on_error: |_| {},
+};
 
 /// Re-polls at once with the current provider names. The server gives a request to the newest
 /// poll for its name, so the abandoned poll cannot take it.
 pub fn restart(shared: &SharedRef) {
     let controller = shared.borrow_mut().provider_abort.take();
     crate::shared::abort(controller);
-    ensure_running(shared);
+    long_poll::ensure_running(shared, POLL);
 }
 
 fn poll_url(shared: &SharedRef) -> Option<(String, AbortController)> {
     let mut s = shared.borrow_mut();
     if s.closed || s.providers.is_empty() {
-        s.provider_running = false;
         return None;
     }
     let mut query: Vec<String> = s
@@ -72,16 +67,4 @@ fn deliver(shared: &SharedRef, reply: Reply) {
         let item = crate::requests::item(shared, &name, &value, get_u64(&ids, &name));
         push(&stream, item);
     }
-}
-
-fn run(shared: SharedRef) -> impl std::future::Future<Output = ()> {
-    crate::long_poll::run(
-        shared,
-        crate::long_poll::Poll {
-            next: poll_url,
-            on_answer: deliver,
-            on_error: |_| {},
-            on_stop: |shared| shared.borrow_mut().provider_running = false,
-        },
-    )
 }

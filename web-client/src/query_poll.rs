@@ -6,10 +6,11 @@
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsValue;
 
+use crate::client_v1::{all_pages, entries_url};
 use crate::convert::{get, get_u64, object, parse, stringify};
 use crate::shared::SharedRef;
 use crate::stream::{self, Stream};
-use crate::transport::{encode, send};
+use crate::transport::send;
 
 /// How often the registry version is checked (ms).
 const INTERVAL: u32 = 1_000;
@@ -20,10 +21,6 @@ pub fn start(shared: &SharedRef, stream: Stream, criteria: Vec<String>) {
 }
 
 async fn run(shared: SharedRef, stream: Stream, criteria: Vec<String>) {
-    let params: Vec<String> = criteria
-        .iter()
-        .map(|c| format!("where={}", encode(c)))
-        .collect();
     let (mut seen, mut last): (Option<u64>, Option<String>) = (None, None);
     loop {
         let (base, signal) = {
@@ -31,7 +28,7 @@ async fn run(shared: SharedRef, stream: Stream, criteria: Vec<String>) {
             if s.closed || stream::is_closed(&stream) {
                 return;
             }
-            (s.base.clone(), s.lifetime.signal())
+            s.endpoint()
         };
         let version = match send("GET", &format!("{base}/v1/health"), None, Some(&signal)).await {
             Ok(reply) if reply.status == 200 => reply
@@ -40,8 +37,8 @@ async fn run(shared: SharedRef, stream: Stream, criteria: Vec<String>) {
             _ => None,
         };
         if version.is_some() && version != seen {
-            let url = format!("{base}/v1/entries?limit=1000&{}", params.join("&"));
-            match crate::client_v1::all_pages(url, signal).await {
+            let url = entries_url(&base, &criteria);
+            match all_pages(url, signal).await {
                 Ok(entries) => {
                     seen = version;
                     // The result changed iff its ids or their versions did (a TTL refresh

@@ -1,10 +1,13 @@
 //! `RegisterStream`: the live value of one register (returned by `RegistryClient.consume`).
 
+use std::collections::HashMap;
+
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use crate::convert::{get, object, parse, version_js};
 use crate::shared::SharedRef;
-use crate::stream::{self, Stream};
+use crate::stream::{self, fan_out, Stream};
 
 /// The live value of one register: async-iterable and subscribable. Items are
 /// `{name, value, metadata, version, removed}`; a slow reader skips to the latest value.
@@ -91,4 +94,68 @@ impl RegisterStream {
     pub fn close(&self) {
         stream::finish(&self.stream);
     }
+}
+
+/// `{name, value, metadata, version, removed}` for one register (`reg` undefined = removed).
+pub(crate) fn register_update(name: &str, reg: &JsValue, version: &JsValue) -> JsValue {
+    let removed = reg.is_undefined();
+    let metadata = get(reg, "metadata");
+    let metadata = if metadata.is_undefined() {
+        js_sys::Object::new().into()
+    } else {
+        metadata
+    };
+    object(&[
+        ("name", JsValue::from_str(name)),
+        (
+            "value",
+            if removed {
+                JsValue::UNDEFINED
+            } else {
+                get(reg, "value")
+            },
+        ),
+        ("metadata", metadata),
+        ("version", version.clone()),
+        ("removed", JsValue::from_bool(removed)),
+    ])
+    .into()
+}
+
+/// What a new state of a consumed name delivers to its streams, on either transport. `text` is
+/// the register as JSON (`{metadata?, value}`; `None`: absent). Nothing when it is the state
+/// last seen (e.g. a TTL-only version) or when the name is absent and was never seen; else an
+/// update, built from `text`, for each stream. Records the state in `last`.
+pub(crate) fn name_deliveries(
+    last: &mut HashMap<String, Option<String>>,
+    streams: &[Stream],
+    name: &str,
+    text: Option<String>,
+    version: &JsValue,
+) -> Vec<(Stream, JsValue)> {
+    let known = last.get(name);
+    if known == Some(&text) {
+        return Vec::new();
+    }
+    // Absent and never seen: nothing to report yet.
+    let report = text.is_some() || matches!(known, Some(Some(_)));
+    let reg = text
+        .as_deref()
+        .and_then(|t| parse(t).ok())
+        .unwrap_or(JsValue::UNDEFINED);
+    last.insert(name.to_string(), text);
+    if !report {
+        return Vec::new();
+    }
+    fan_out(streams, &register_update(name, &reg, version))
+}
+
+/// The last state of a name as an update item, if it is known and present.
+pub(crate) fn last_update(shared: &SharedRef, name: &str) -> Option<JsValue> {
+    let s = shared.borrow();
+    let text = s.last.get(name)?.as_ref()?;
+    let reg = parse(text).ok()?;
+    let watched = s.name_watch.get(name).and_then(|id| s.watches.get(id));
+    let version = watched.map_or(s.since, |w| w.version);
+    Some(register_update(name, &reg, &version_js(version)))
 }

@@ -3,6 +3,7 @@
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use crate::convert::{object, version_js};
 use crate::stream::{self, Stream};
 
 /// The whole registry, live: each item is `{registers, version}` with every register's
@@ -48,4 +49,10 @@ impl RegistryStream {
     pub fn close(&self) {
         stream::finish(&self.stream);
     }
+}
+
+/// A `consumeAll()` item, `{registers, version}`, on either transport (`registers`: fresh
+/// from JSON, held by nobody yet).
+pub(crate) fn snapshot(registers: JsValue, version: Option<u64>) -> JsValue {
+    object(&[("registers", registers), ("version", version_js(version))]).into()
 }

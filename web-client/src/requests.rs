@@ -173,12 +173,14 @@ async fn run(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsVa
     wait_http(shared, id).await
 }
 
+/// The base URL, lifetime signal and long-poll `wait` of an open client.
 fn endpoint(shared: &SharedRef) -> Result<(String, AbortSignal, String), JsValue> {
     let s = shared.borrow();
     if s.closed {
         return Err(error("client is closed"));
     }
-    Ok((s.base.clone(), s.lifetime.signal(), s.wait.clone()))
+    let (base, signal) = s.endpoint();
+    Ok((base, signal, s.wait.clone()))
 }
 
 async fn over_http(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsValue> {
@@ -285,14 +287,14 @@ fn verdict(
     if applied.is_some() {
         crate::convert::set(&body, "apply", &true.into());
     }
-    if let Some(r) = &reason {
+    if let Some(r) = reason {
         crate::convert::set(&body, "reason", &r.into());
     }
     let body = stringify(&body).unwrap_or_default();
     let shared = shared.clone();
     future_to_promise(async move {
         let adopted = adopt(&shared, &applied);
-        let result = send_verdict(&shared, id, accept, &body, reason).await;
+        let result = send_verdict(&shared, id, &body).await;
         if result.is_err() {
             restore(&shared, adopted);
         }
@@ -300,29 +302,14 @@ fn verdict(
     })
 }
 
-async fn send_verdict(
-    shared: &SharedRef,
-    id: u64,
-    accept: bool,
-    body: &str,
-    reason: Option<String>,
-) -> Result<JsValue, JsValue> {
+/// Sends a verdict (`body`: `{"accept",…}`) and resolves with the request's outcome: the `ok`
+/// reply over the WebSocket and the HTTP answer alike carry the request as it now stands.
+async fn send_verdict(shared: &SharedRef, id: u64, body: &str) -> Result<JsValue, JsValue> {
     let (base, signal, _) = endpoint(shared)?;
     if shared.borrow().ws.open {
         let text = format!("{{\"type\":\"verdict\",\"request\":{id},{}", &body[1..]);
         match ws::call(shared, &text, false).await {
-            Ok(reply) if is_final(&reply) => return Ok(outcome_of(&reply)),
-            Ok(_) => {
-                let status = if accept { "accepted" } else { "rejected" };
-                let out = object(&[
-                    ("request", JsValue::from_f64(id as f64)),
-                    ("status", status.into()),
-                ]);
-                if let Some(r) = &reason {
-                    crate::convert::set(&out, "reason", &r.into());
-                }
-                return Ok(out.into());
-            }
+            Ok(reply) => return Ok(outcome_of(&reply)),
             Err(CallError::Server(e)) => return Err(e),
             Err(CallError::Lost) => {} // over HTTP instead
         }

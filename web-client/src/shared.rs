@@ -7,8 +7,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use web_sys::AbortController;
+use web_sys::{AbortController, AbortSignal};
 
+use crate::abort::Listener;
 use crate::provider::ProviderState;
 use crate::stream::Stream;
 use crate::validator::ValidatorState;
@@ -70,7 +71,8 @@ pub struct Shared {
     pub queries: Vec<Stream>,
     /// The last state seen per consumed name: `Some(json)` present, `None` absent.
     pub last: HashMap<String, Option<String>>,
-    /// The last full snapshot seen by `consumeAll()` streams.
+    /// On long polls, the last registers (JSON) seen by `consumeAll()` streams (a WebSocket
+    /// watch keeps its own, per register).
     pub last_all: Option<String>,
     /// The registry version of the last consumer poll (for `since=`).
     pub since: Option<u64>,
@@ -101,6 +103,8 @@ pub struct Shared {
     pub answer: wasm_bindgen::JsValue,
     /// Aborted by `close()`: ends every request of the client.
     pub lifetime: AbortController,
+    /// The listener of `options.signal` that closes the client (dropped on close).
+    pub abort: Option<Listener>,
 }
 
 impl Shared {
@@ -140,7 +144,13 @@ impl Shared {
             next_id: 0,
             answer: wasm_bindgen::JsValue::UNDEFINED,
             lifetime: AbortController::new()?,
+            abort: None,
         })
+    }
+
+    /// The base URL and the client's lifetime signal (aborted by `close()`), for a request.
+    pub fn endpoint(&self) -> (String, AbortSignal) {
+        (self.base.clone(), self.lifetime.signal())
     }
 
     /// A new client-unique id with a prefix (`w3`, `v4`).

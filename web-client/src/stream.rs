@@ -104,6 +104,11 @@ pub fn push(stream: &Stream, item: JsValue) {
     }
 }
 
+/// The same item for each of `streams`, to [`push`] once no borrow is held.
+pub fn fan_out(streams: &[Stream], item: &JsValue) -> Vec<(Stream, JsValue)> {
+    streams.iter().map(|s| (s.clone(), item.clone())).collect()
+}
+
 /// `next()`: the next item, waiting for one if needed; `{done: true}` once ended.
 pub fn next(stream: &Stream) -> Promise {
     let mut s = stream.borrow_mut();

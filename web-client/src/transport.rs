@@ -4,7 +4,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
 
-use crate::convert::{error, get};
+use crate::convert::{coded_error, get};
 
 #[wasm_bindgen]
 extern "C" {
@@ -32,13 +32,11 @@ impl Reply {
             .map(|v| get(&v, "error"))
             .unwrap_or(JsValue::UNDEFINED);
         let detail = get(&err, "message").as_string().unwrap_or(self.body);
-        let e = error(format!("registry answered HTTP {}: {detail}", self.status));
+        let e = coded_error(
+            format!("registry answered HTTP {}: {detail}", self.status),
+            &err,
+        );
         let _ = js_sys::Reflect::set(&e, &"status".into(), &JsValue::from(self.status));
-        let _ = js_sys::Reflect::set(&e, &"code".into(), &get(&err, "code"));
-        let reasons = get(&err, "reasons");
-        if !reasons.is_undefined() {
-            let _ = js_sys::Reflect::set(&e, &"reasons".into(), &reasons);
-        }
         e
     }
 }

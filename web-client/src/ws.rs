@@ -40,8 +40,6 @@ pub struct WsState {
     pub started: bool,
     /// The current socket is open.
     pub open: bool,
-    /// Some socket of this client has opened.
-    pub ever_opened: bool,
     /// The next reconnect delay (ms).
     pub backoff: u32,
     /// The last `ref` used.
@@ -63,7 +61,6 @@ impl Default for WsState {
             generation: 0,
             started: false,
             open: false,
-            ever_opened: false,
             backoff: BACKOFF_MIN,
             next_ref: 0,
             calls: HashMap::new(),
@@ -152,7 +149,6 @@ fn on_open(shared: &SharedRef, generation: u32) {
             return;
         }
         s.ws.open = true;
-        s.ws.ever_opened = true;
         s.ws.backoff = BACKOFF_MIN;
         s.mode = Mode::WebSocket;
         let mut messages = ws_watch::resume_messages(&s);
@@ -185,7 +181,8 @@ fn on_closed(shared: &SharedRef, generation: u32) {
         s.ws.open = false;
         let calls = std::mem::take(&mut s.ws.calls);
         let outcomes = std::mem::take(&mut s.ws.outcomes);
-        let fallback = !s.ws.ever_opened && s.preference == Preference::Auto;
+        // No socket has opened yet (the mode becomes `WebSocket` when one does).
+        let fallback = s.mode != Mode::WebSocket && s.preference == Preference::Auto;
         let delay = s.ws.backoff;
         s.ws.backoff = (s.ws.backoff * 2).min(BACKOFF_MAX);
         (socket, calls, outcomes, fallback, delay, s.ws.generation)

@@ -1,23 +1,28 @@
 //! Watches over the WebSocket: `consume(name)` (one watch per consumed name, shared by its
 //! streams), `consumeAll()` (one `.kind=register` watch shared by its streams) and
-//! `watch(criteria)` (one per stream). Each watch keeps the entries it matches and the version
-//! it last processed: a reopened socket re-sends it with `since` = that version, and a `change`
-//! at or below it is ignored, so no change is missed or delivered twice.
+//! `watch(criteria)` (one per stream). Each watch keeps what it matches and the version it last
+//! processed: a reopened socket re-sends it with `since` = that version, and a `change` at or
+//! below it is ignored, so no change is missed or delivered twice.
+//!
+//! Name and `consumeAll()` watches keep each register as JSON text, taken when its entry arrives
+//! (before anybody holds it): a change is decided by comparing texts, and items are built from
+//! them, so nothing a user holds is ever read again.
 //!
 //! Which transport serves a subscription is decided here (`*_added` / `*_removed`): the
 //! WebSocket while it is used or being opened, the long polls otherwise.
 
 use std::collections::BTreeMap;
 
-use js_sys::{Array, Object};
+use js_sys::{Array, Object, JSON};
 use wasm_bindgen::prelude::*;
 
-use crate::consumer_poll::{self, register_update};
-use crate::convert::json_string;
-use crate::convert::{get, get_u64, keys, object, stringify};
+use crate::consumer_poll;
+use crate::convert::{get, get_u64, json_string, keys, object, parse, stringify};
 use crate::query_poll;
+use crate::register_stream::name_deliveries;
+use crate::registry_stream::snapshot;
 use crate::shared::{Mode, Shared, SharedRef};
-use crate::stream::{self, push, Stream};
+use crate::stream::{self, fan_out, push, Stream};
 use crate::ws::{self, with_ref};
 
 /// What a watch feeds.
@@ -38,8 +43,12 @@ pub struct Watch {
     pub criteria: Vec<String>,
     /// The version of the last `snapshot`/`change`/`synced` processed.
     pub version: Option<u64>,
-    /// The matching entries by id, as last received.
+    /// Query watches: the matching entries by id, as last received (handed to the stream).
     pub entries: BTreeMap<String, JsValue>,
+    /// Name and `consumeAll()` watches: each matching register (`{metadata?, value}`) by id,
+    /// as JSON text in a JS string (compared with `===`; a map of Rust strings would cost the
+    /// wasm a few kB more).
+    pub registers: BTreeMap<String, JsValue>,
 }
 
 impl Watch {
@@ -72,6 +81,47 @@ impl Watch {
         }
         with_ref(&stringify(&msg).unwrap_or_default(), &json_string(id))
     }
+
+    /// Takes in an entry as it arrived in a message (`null`: gone); returns whether what the
+    /// watch's streams see changed.
+    fn keep(&mut self, id: String, entry: JsValue) -> bool {
+        if let Target::Query(_) = self.target {
+            if entry.is_null() || entry.is_undefined() {
+                self.entries.remove(&id);
+            } else {
+                self.entries.insert(id, entry);
+            }
+            return true;
+        }
+        // Fresh from the message: nobody holds it yet.
+        let text = register_of(&entry)
+            .and_then(|reg| JSON::stringify(&reg).ok())
+            .map(JsValue::from);
+        if self.registers.get(&id) == text.as_ref() {
+            return false;
+        }
+        match text {
+            Some(text) => self.registers.insert(id, text),
+            None => self.registers.remove(&id),
+        };
+        true
+    }
+
+    /// The `consumeAll()` item of this watch at `version`, built from the register texts.
+    fn all_item(&self, version: u64) -> JsValue {
+        let mut json = String::from("{");
+        for (i, (id, reg)) in self.registers.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&json_string(id));
+            json.push(':');
+            json.push_str(&reg.as_string().unwrap_or_default());
+        }
+        json.push('}');
+        let registers = parse(&json).unwrap_or_else(|_| Object::new().into());
+        snapshot(registers, Some(version))
+    }
 }
 
 /// Registers a watch (sent now if the socket is open, else when it opens); returns its id.
@@ -84,6 +134,7 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
             criteria,
             version: None,
             entries: BTreeMap::new(),
+            registers: BTreeMap::new(),
         };
         let text = s.ws.open.then(|| watch.message(&id));
         match &watch.target {
@@ -136,15 +187,29 @@ pub fn name_removed(shared: &SharedRef, name: &str) {
     }
 }
 
-/// A `consumeAll()` stream was added (already in `shared.all`).
+/// A `consumeAll()` stream was added (already in `shared.all`): the first starts the
+/// subscription (a snapshot follows for every stream); a later one gets the current snapshot.
 pub fn all_added(shared: &SharedRef, stream: &Stream) {
     if long_polls(shared) {
-        let first = {
+        let current = {
             let mut s = shared.borrow_mut();
-            s.last_all = None;
-            s.all.len() == 1
+            if s.all.len() == 1 {
+                s.last_all = None;
+                None
+            } else {
+                Some(s.last_all.clone().map(|text| (text, s.since)))
+            }
         };
-        consumer_poll::restart(shared, first);
+        match current {
+            // Re-poll at once for every register (the poll held only consumed names).
+            None => consumer_poll::restart(shared, true),
+            Some(Some((text, since))) => {
+                if let Ok(registers) = parse(&text) {
+                    push(stream, snapshot(registers, since));
+                }
+            }
+            Some(None) => {} // the first snapshot is on its way
+        }
         return;
     }
     let current = {
@@ -152,7 +217,7 @@ pub fn all_added(shared: &SharedRef, stream: &Stream) {
         s.all_watch
             .as_ref()
             .and_then(|id| s.watches.get(id))
-            .map(|w| w.version.map(|v| all_item(w, v).0))
+            .map(|w| w.version.map(|v| w.all_item(v)))
     };
     match current {
         None => {
@@ -174,7 +239,6 @@ pub fn all_removed(shared: &SharedRef) {
         if !s.all.is_empty() {
             return;
         }
-        s.last_all = None;
         s.all_watch.take()
     };
     if let Some(id) = id {
@@ -226,22 +290,6 @@ fn register_of(entry: &JsValue) -> Option<JsValue> {
     Some(reg.into())
 }
 
-/// `{registers, version}` for `consumeAll()` streams, and its JSON text.
-fn all_item(w: &Watch, version: u64) -> (JsValue, String) {
-    let registers = Object::new();
-    for (id, entry) in &w.entries {
-        if let Some(reg) = register_of(entry) {
-            crate::convert::set(&registers, id, &reg);
-        }
-    }
-    let text = stringify(&registers).unwrap_or_default();
-    let item = object(&[
-        ("registers", registers.into()),
-        ("version", JsValue::from_f64(version as f64)),
-    ]);
-    (item.into(), text)
-}
-
 /// `snapshot`, `change` and `synced` messages.
 pub fn on_message(shared: &SharedRef, msg: &JsValue) {
     let (Some(id), Some(version)) = (get(msg, "watch").as_string(), get_u64(msg, "version")) else {
@@ -253,33 +301,33 @@ pub fn on_message(shared: &SharedRef, msg: &JsValue) {
         let Some(w) = s.watches.get_mut(&id) else {
             return;
         };
-        let ops = match kind.as_str() {
+        let (changed, ops) = match kind.as_str() {
             "snapshot" => {
-                // Inserted one by one: collecting into a map would pull a sort into the wasm.
+                // The first snapshot (or the one after a reset) is news whatever it holds.
+                let mut changed = w.version.is_none();
+                let before = std::mem::take(&mut w.registers);
                 w.entries.clear();
+                // Taken one by one: collecting into a map would pull a sort into the wasm.
                 for e in Array::from(&get(msg, "entries")).iter() {
                     if let Some(id) = get(&e, "id").as_string() {
-                        w.entries.insert(id, e);
+                        w.keep(id, e);
                     }
                 }
-                None
+                changed |= w.registers != before;
+                (changed, None)
             }
             "change" => {
                 if w.version.is_some_and(|last| version <= last) {
                     return; // already processed (a resumed backlog overlaps)
                 }
                 let ops = get(msg, "ops");
+                let mut changed = false;
                 for op in Array::from(&ops).iter() {
-                    let (Some(eid), entry) = (get(&op, "id").as_string(), get(&op, "entry")) else {
-                        continue;
-                    };
-                    if entry.is_null() || entry.is_undefined() {
-                        w.entries.remove(&eid);
-                    } else {
-                        w.entries.insert(eid, entry);
+                    if let Some(eid) = get(&op, "id").as_string() {
+                        changed |= w.keep(eid, get(&op, "entry"));
                     }
                 }
-                Some(ops)
+                (changed, Some(ops))
             }
             _ => {
                 w.version = Some(w.version.map_or(version, |v| v.max(version)));
@@ -287,18 +335,20 @@ pub fn on_message(shared: &SharedRef, msg: &JsValue) {
             }
         };
         w.version = Some(version);
-        deliveries(&mut s, &id, version, ops)
+        deliveries(&mut s, &id, version, changed, ops)
     };
     for (stream, item) in deliveries {
         push(&stream, item);
     }
 }
 
-/// What one processed version delivers to the watch's streams.
+/// What one processed version delivers to the watch's streams (`changed`: whether what they
+/// see changed).
 fn deliveries(
     s: &mut Shared,
     id: &str,
     version: u64,
+    changed: bool,
     ops: Option<JsValue>,
 ) -> Vec<(Stream, JsValue)> {
     let Shared {
@@ -306,43 +356,18 @@ fn deliveries(
         last,
         consumers,
         all,
-        last_all,
         ..
     } = s;
     let w = &watches[id];
     let version_js = JsValue::from_f64(version as f64);
-    let fan_out = |streams: Option<&Vec<Stream>>, item: JsValue| -> Vec<(Stream, JsValue)> {
-        streams
-            .into_iter()
-            .flatten()
-            .map(|st| (st.clone(), item.clone()))
-            .collect()
-    };
     match &w.target {
         Target::Name(name) => {
-            let reg = w.entries.get(name).and_then(register_of);
-            let text = reg.as_ref().and_then(stringify);
-            let known = last.get(name).cloned();
-            if known.as_ref() == Some(&text) {
-                return Vec::new(); // e.g. a TTL-only version: not a change for consumers
-            }
-            // Absent and never seen: nothing to report yet.
-            let report = text.is_some() || matches!(known, Some(Some(_)));
-            last.insert(name.clone(), text);
-            if !report {
-                return Vec::new();
-            }
-            let item = register_update(name, &reg.unwrap_or(JsValue::UNDEFINED), &version_js);
-            fan_out(consumers.get(name), item)
+            let streams = consumers.get(name).map_or(&[][..], |v| v);
+            let text = w.registers.get(name).and_then(JsValue::as_string);
+            name_deliveries(last, streams, name, text, &version_js)
         }
-        Target::All => {
-            let (item, text) = all_item(w, version);
-            if last_all.as_ref() == Some(&text) {
-                return Vec::new();
-            }
-            *last_all = Some(text);
-            fan_out(Some(all), item)
-        }
+        Target::All if changed => fan_out(all, &w.all_item(version)),
+        Target::All => Vec::new(),
         Target::Query(stream) => {
             let entries: Array = w.entries.values().collect();
             let item = object(&[("version", version_js), ("entries", entries.into())]);

@@ -4,8 +4,11 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::panic::Location;
 use std::rc::Rc;
 
+use futures_util::future::{select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use registry_web::RegistryClient;
@@ -41,23 +44,40 @@ fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
         .expect("call succeeds")
 }
 
-async fn resolve(p: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(Promise::from(p)).await
+/// How long a test waits for a promise or a stream item before it fails.
+const DEADLINE_MS: u32 = 10_000;
+
+/// `fut`'s output, or `None` if it is not ready within `ms`.
+async fn within<T>(ms: u32, fut: impl Future<Output = T>) -> Option<T> {
+    match select(Box::pin(fut), TimeoutFuture::new(ms)).await {
+        Either::Left((out, _)) => Some(out),
+        Either::Right(_) => None,
+    }
 }
 
-/// `await iterator.next()` with a deadline; panics on timeout.
-async fn next(stream: &JsValue) -> JsValue {
-    let p = Promise::from(call(stream, "next", &[]));
-    let timeout = Promise::new(&mut |ok, _| {
-        let g = js_sys::global();
-        let set_timeout: Function = get(&g, "setTimeout").dyn_into().unwrap();
-        set_timeout.call2(&g, &ok, &JsValue::from(10_000)).unwrap();
-    });
-    let r = JsFuture::from(Promise::race(&Array::of2(&p, &timeout)))
-        .await
-        .unwrap();
-    assert!(!r.is_undefined(), "next() timed out");
-    r
+/// `await p`; fails the test, naming the line that awaited, if `p` does not settle in 10 s.
+#[track_caller]
+fn resolve(p: JsValue) -> impl Future<Output = Result<JsValue, JsValue>> {
+    let at = Location::caller();
+    let settled = JsFuture::from(Promise::from(p));
+    async move {
+        within(DEADLINE_MS, settled)
+            .await
+            .unwrap_or_else(|| panic!("the promise awaited at {at} did not settle within 10 s"))
+    }
+}
+
+/// `await iterator.next()`; fails the test, naming the line that awaited, after 10 s.
+#[track_caller]
+fn next(stream: &JsValue) -> impl Future<Output = JsValue> {
+    let at = Location::caller();
+    let p = JsFuture::from(Promise::from(call(stream, "next", &[])));
+    async move {
+        within(DEADLINE_MS, p)
+            .await
+            .unwrap_or_else(|| panic!("next() at {at} timed out"))
+            .expect("next() resolves")
+    }
 }
 
 async fn fetch_json(url: &str) -> JsValue {
@@ -401,6 +421,13 @@ async fn transactions_apply_all_or_nothing_with_every_reason() {
         .unwrap_err();
     assert_eq!(get(&err, "code"), "rejected");
     assert_eq!(Array::from(&get(&err, "reasons")).length(), 2);
+    assert!(
+        resolve(client.get_entry("app:x").into())
+            .await
+            .unwrap()
+            .is_null(),
+        "the refused create wrote nothing"
+    );
     let stale = parse(r#"[{"op":"upsert","id":"app:db","kind":"svc","data":{"n":1}}]"#);
     let err = resolve(
         client
@@ -410,6 +437,14 @@ async fn transactions_apply_all_or_nothing_with_every_reason() {
     .await
     .unwrap_err();
     assert_eq!(get(&err, "code"), "conflict");
+    // Neither refused transaction touched app:db (nor made a version).
+    let db = resolve(client.get_entry("app:db").into()).await.unwrap();
+    assert_eq!(get(&db, "version"), 1);
+    assert_eq!(js_sys::JSON::stringify(&get(&db, "data")).unwrap(), "{}");
+    let page = resolve(client.history(JsValue::UNDEFINED).into())
+        .await
+        .unwrap();
+    assert_eq!(get(&page, "head"), 1);
     let deps = resolve(client.dependencies("app:db").into()).await.unwrap();
     assert_eq!(Array::from(&get(&deps, "needed_by")).get(0), "app:web");
     client.close();

@@ -14,7 +14,7 @@ use registry_web::RegistryClient;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
-use super::{call, fetch_json, get, next, options, parse, registry, resolve};
+use super::{call, fetch_json, get, next, options, parse, registry, resolve, within};
 
 #[wasm_bindgen(inline_js = "
 function spy() {
@@ -120,6 +120,19 @@ async fn until(what: &str, f: impl Fn() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
+/// Waits (up to 10 s) until the registry holds `n` long polls.
+async fn held_polls(url: &str, n: u32) {
+    let mut held = JsValue::UNDEFINED;
+    for _ in 0..200 {
+        held = get(&fetch_json(&format!("{url}/v1/health")).await, "waiters");
+        if held == n {
+            return;
+        }
+        TimeoutFuture::new(50).await;
+    }
+    panic!("the registry holds {held:?} long polls, not {n}");
+}
+
 #[wasm_bindgen_test]
 async fn one_websocket_carries_every_subscription_of_a_client() {
     let url = registry();
@@ -138,7 +151,7 @@ async fn one_websocket_carries_every_subscription_of_a_client() {
     resolve(lamp.set(true.into()).into()).await.unwrap();
     let second = item(&view).await;
     assert_eq!(get(&second, "value"), JsValue::TRUE);
-    assert!(get(&second, "version").as_f64() > get(&first, "version").as_f64());
+    assert!(get(&second, "version").as_f64().unwrap() > get(&first, "version").as_f64().unwrap());
     // The query's latest result holds the lamp, on.
     let lamp_is_on = |r: &JsValue| {
         let entries = Array::from(&get(r, "entries"));
@@ -385,6 +398,9 @@ async fn the_long_poll_transport_does_everything_but_validate_without_a_socket()
     let view = ui.consume("kitchen:lamp", JsValue::UNDEFINED).unwrap();
     assert_eq!(get(&item(&view).await, "value"), JsValue::FALSE);
     assert_eq!(ui.transport(), "long-poll");
+    assert_eq!(sockets_for(&url).length(), 0, "no socket is opened");
+    // The registry holds the UI's consumer poll and the device's provider poll.
+    held_polls(&url, 2).await;
 
     let pending = call(&view, "request", &["purple".into()]);
     let req = item(&requests).await;
@@ -546,4 +562,41 @@ async fn a_newer_request_supersedes_a_pending_one() {
     assert_eq!(get(&outcome, "status"), "superseded");
     assert_eq!(get(&outcome, "name"), "hall:fan");
     ui.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_later_consume_all_stream_gets_the_current_snapshot_at_once() {
+    for transport in ["long-poll", "websocket"] {
+        let url = registry();
+        install_spy();
+        let client =
+            RegistryClient::new(&url, options(&[("transport", transport.into())])).unwrap();
+        let lamp = client
+            .provide("lamp", false.into(), JsValue::UNDEFINED)
+            .unwrap();
+        resolve(lamp.set(false.into()).into()).await.unwrap();
+        let first = client.consume_all(JsValue::UNDEFINED).unwrap();
+        let a = item(&first).await;
+        assert_eq!(
+            get(&get(&get(&a, "registers"), "lamp"), "value"),
+            JsValue::FALSE
+        );
+        // Nothing changes meanwhile: the second stream's first item cannot wait for a change
+        // (a held poll waits 30 s).
+        let second = client.consume_all(JsValue::UNDEFINED).unwrap();
+        let b = within(2_000, item(&second))
+            .await
+            .unwrap_or_else(|| panic!("{transport}: no first snapshot for a second stream"));
+        let json = |v: &JsValue| js_sys::JSON::stringify(&get(v, "registers")).unwrap();
+        assert_eq!(json(&b), json(&a), "{transport}");
+        assert_eq!(get(&b, "version"), get(&a, "version"), "{transport}");
+        resolve(lamp.set(true.into()).into()).await.unwrap();
+        for stream in [&first, &second] {
+            let now = item(stream).await;
+            let lamp = get(&get(&now, "registers"), "lamp");
+            assert_eq!(get(&lamp, "value"), JsValue::TRUE, "{transport}");
+            assert!(get(&now, "version").as_f64().unwrap() > get(&a, "version").as_f64().unwrap());
+        }
+        client.close();
+    }
 }
