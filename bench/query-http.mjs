@@ -1,6 +1,8 @@
 // The query engine through HTTP on local workerd: ENTRIES registers loaded into one registry,
 // then `GET /v1/entries?where=…` timed uncached (first call at a version) and cached (repeat),
-// next to `GET /v1/health` (no query work) measured the same way in the same run.
+// next to `GET /v1/health` (no query work) measured the same way in the same run. The criteria
+// are `meta.room=k*n` and `.name=sensor-0*2` (limit 10). The run fails unless each uncached
+// query answers at a new version and its repeat at the same version with the same page.
 // Usage: node bench/query-http.mjs [--entries N] [--samples N]   (after scripts/build.sh)
 import { performance } from "node:perf_hooks";
 import { Worker } from "../tests/e2e/worker.mjs";
@@ -33,11 +35,12 @@ try {
     const r = await fetch(url);
     const body = await r.json();
     if (r.status !== 200) throw new Error(`${r.status} ${JSON.stringify(body)}`);
-    return [performance.now() - t, body];
+    return [performance.now() - t, body, r.headers.get("x-registry-version")];
   };
   const glob = `where=${encodeURIComponent("meta.room=k*n")}&where=${encodeURIComponent(".name=sensor-0*2")}&limit=10`;
   const uncached = [], cached = [], health = [];
   let found = 0;
+  let lastVersion = loaded.version;
   for (let s = 0; s < SAMPLES; s++) {
     // A write makes a new version, so the next query is a cache miss.
     const bump = await fetch(`${base}/provider`, {
@@ -45,10 +48,18 @@ try {
       body: JSON.stringify({ registers: { "kitchen:sensor-000000": { value: -1 - s, metadata: { room: "kitchen", port: 8000 }, ttl: "1h" } } }),
     });
     if (bump.status !== 204) throw new Error(`bump: ${bump.status} ${await bump.text()}`);
-    const [miss, body] = await timed(`${base}/v1/entries?${glob}`);
+    const [miss, body, missVersion] = await timed(`${base}/v1/entries?${glob}`);
+    if (missVersion === null || Number(missVersion) <= lastVersion) {
+      throw new Error(`the query after a write answered at version ${missVersion}, not after ${lastVersion}`);
+    }
+    lastVersion = Number(missVersion);
     uncached.push(miss);
     found = body.entries.length;
-    cached.push((await timed(`${base}/v1/entries?${glob}`))[0]);
+    const [hit, hitBody, hitVersion] = await timed(`${base}/v1/entries?${glob}`);
+    // The repeat is answered at the same version (so from the cache), with the same page.
+    if (hitVersion !== missVersion) throw new Error(`cached query at version ${hitVersion}, not ${missVersion}`);
+    if (JSON.stringify(hitBody) !== JSON.stringify(body)) throw new Error("the cached query answered another page");
+    cached.push(hit);
     health.push((await timed(`${base}/v1/health`))[0]);
   }
   console.log(JSON.stringify({

@@ -26,6 +26,7 @@
 // Output: a table, then the results as JSON on the last line of stdout.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, http } from "../tests/e2e/worker.mjs";
 
 const arg = (name, dflt) => {
@@ -42,7 +43,6 @@ const OPEN_TIMEOUT_MS = 20_000; // per socket, from connect to `synced`
 const SETTLE_MS = 5_000;
 const DEADLINE_MS = 285_000; // the whole run
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const median = (xs) => pct([...xs].sort((a, b) => a - b), 50);
 const f2 = (x) => (x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(2)));
@@ -438,48 +438,42 @@ try {
   }
   await sleep(2000);
 
-  // 1 + 3. WebSockets.
-  {
+  // One fan-out phase: WATCHERS watchers opened with `open`, idle memory after a settle
+  // (`results.memory_<kind>`, shaped by `memory(before, open, opened)`), then the writes
+  // (`results.<kind>`), then the watchers closed.
+  const phase = async (kind, open, memory) => {
     const before = workerdRss(worker);
     const arrivals = new Arrivals(WATCHERS);
-    const opened = await openMany("ws", WATCHERS, () => openWs(base, names.ws, arrivals));
+    const opened = await openMany(kind, WATCHERS, () => open(base, names[kind], arrivals));
     arrivals.expected = opened.opened;
     await sleep(SETTLE_MS);
-    const open = workerdRss(worker);
-    results.ws = { open_s: opened.open_s, opened: opened.opened, failed: opened.failed };
-    results.memory_ws = {
-      sockets: opened.opened,
-      before_kib: before.total_kib,
-      open_idle_kib: open.total_kib,
-      per_socket_kib: f2((open.total_kib - before.total_kib) / opened.opened),
-      workerd_processes_before: before.procs,
-      workerd_processes_open: open.procs,
-    };
-    Object.assign(results.ws, await writes("ws", base, names.ws, opened.watchers, arrivals));
+    const idle = workerdRss(worker);
+    results[kind] = { open_s: opened.open_s, opened: opened.opened, failed: opened.failed };
+    results[`memory_${kind}`] = memory(before, idle, opened.opened);
+    Object.assign(results[kind], await writes(kind, base, names[kind], opened.watchers, arrivals));
     await closeAll(opened.watchers);
-    results.memory_ws.after_writes_and_close_kib = workerdRss(worker).total_kib;
-  }
+  };
+
+  // 1 + 3. WebSockets.
+  await phase("ws", openWs, (before, open, opened) => ({
+    sockets: opened,
+    before_kib: before.total_kib,
+    open_idle_kib: open.total_kib,
+    per_socket_kib: f2((open.total_kib - before.total_kib) / opened),
+    workerd_processes_before: before.procs,
+    workerd_processes_open: open.procs,
+  }));
+  results.memory_ws.after_writes_and_close_kib = workerdRss(worker).total_kib;
   await sleep(2000);
 
   // 2. Server-Sent Events (memory measured the same way, for information).
-  {
-    const before = workerdRss(worker);
-    const arrivals = new Arrivals(WATCHERS);
-    const opened = await openMany("sse", WATCHERS, () => openSse(base, names.sse, arrivals));
-    arrivals.expected = opened.opened;
-    await sleep(SETTLE_MS);
-    const open = workerdRss(worker);
-    results.sse = { open_s: opened.open_s, opened: opened.opened, failed: opened.failed };
-    results.memory_sse = {
-      streams: opened.opened,
-      before_kib: before.total_kib,
-      open_idle_kib: open.total_kib,
-      per_stream_kib: f2((open.total_kib - before.total_kib) / opened.opened),
-      note: "measured after the WebSocket phase; workerd keeps and reuses the memory freed by it",
-    };
-    Object.assign(results.sse, await writes("sse", base, names.sse, opened.watchers, arrivals));
-    await closeAll(opened.watchers);
-  }
+  await phase("sse", openSse, (before, open, opened) => ({
+    streams: opened,
+    before_kib: before.total_kib,
+    open_idle_kib: open.total_kib,
+    per_stream_kib: f2((open.total_kib - before.total_kib) / opened),
+    note: "measured after the WebSocket phase; workerd keeps and reuses the memory freed by it",
+  }));
 
   const health = await http("GET", `${base}/v1/health`);
   results.health_after = health.json;

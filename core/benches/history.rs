@@ -1,14 +1,17 @@
 //! History benchmarks (issue 3), in memory (`MemStore`):
 //! - single-operation commits per second, through `Service::commit_changeset` and through the
-//!   full API path (`PUT /v1/entries/{id}`: routing, JSON decoding, validation, commit);
+//!   full API path (`PUT /v1/entries/{id}`: routing, JSON decoding, validation, commit); the
+//!   operations and requests are built outside the timed region (`iter_batched`);
 //! - `state_at` latency at history lengths 1k, 10k and 100k, at the version farthest from any
 //!   checkpoint (the worst case), to show the cost does not grow with history length.
 //!
 //! Run: `cargo bench -p registry-core --bench history`
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput,
+};
 use registry_core::history::Op;
-use registry_core::{Entry, HttpRequest, Limits, MemStore, Service};
+use registry_core::{Entry, HttpRequest, Limits, MemStore, Reply, Service};
 use serde_json::json;
 
 const ENTRIES: u64 = 100;
@@ -44,18 +47,35 @@ fn service_with(versions: u64, limits: Limits) -> Service<MemStore> {
     svc
 }
 
+/// The next single-update changeset of the round-robin, built outside the timed region: the
+/// commit's time and one update of entry `n % ENTRIES` to data `n` (`n` then advances).
+fn next_update(n: &mut u64) -> (u64, Vec<Op>) {
+    let i = *n % ENTRIES;
+    let op = Op::update(entry(i, 0), entry(i, *n));
+    *n += 1;
+    (*n, vec![op])
+}
+
+/// The next `PUT /v1/entries/{id}` of the round-robin (new data each time), built outside the
+/// timed region, with the instant it is handled at.
+fn next_put(n: &mut u64) -> (u64, HttpRequest) {
+    *n += 1;
+    let body = format!(r#"{{"kind":"config","data":{{"n":{n}}}}}"#);
+    let req = HttpRequest::new("PUT", &format!("/v1/entries/ns:e{}", *n % ENTRIES), body);
+    (*n, req)
+}
+
 fn commits(c: &mut Criterion) {
     let mut group = c.benchmark_group("commit");
     group.throughput(Throughput::Elements(1));
     let mut svc = service_with_history(ENTRIES);
     let mut n = ENTRIES;
     group.bench_function("commit_changeset (1 update)", |b| {
-        b.iter(|| {
-            let i = n % ENTRIES;
-            let op = Op::update(entry(i, 0), entry(i, n));
-            n += 1;
-            black_box(svc.commit_changeset(n, "bench", vec![op]).unwrap())
-        })
+        b.iter_batched(
+            || next_update(&mut n),
+            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).unwrap()),
+            BatchSize::SmallInput,
+        )
     });
     // The same with retention: memory stays bounded however long the benchmark runs (without
     // it, every iteration adds a version the in-memory store keeps forever).
@@ -66,22 +86,29 @@ fn commits(c: &mut Criterion) {
     let mut svc = service_with(ENTRIES, retained);
     let mut n = ENTRIES;
     group.bench_function("commit_changeset (1 update, retention 10k)", |b| {
-        b.iter(|| {
-            let i = n % ENTRIES;
-            let op = Op::update(entry(i, 0), entry(i, n));
-            n += 1;
-            black_box(svc.commit_changeset(n, "bench", vec![op]).unwrap())
-        })
+        b.iter_batched(
+            || next_update(&mut n),
+            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).unwrap()),
+            BatchSize::SmallInput,
+        )
     });
     let mut svc = service_with_history(ENTRIES);
-    let mut n = 0u64;
+    // From ENTRIES on, every PUT changes its entry's data (entry i was created with data i).
+    let mut n = ENTRIES;
+    // The path benched is a successful write that makes a version: checked once, up front.
+    let head = svc.registry().head();
+    let (at, req) = next_put(&mut n);
+    match svc.handle(&req, at) {
+        Reply::Respond(r) => assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body)),
+        Reply::Wait { .. } => panic!("a PUT of an entry was held"),
+    }
+    assert_eq!(svc.registry().head(), head + 1, "the PUT made a version");
     group.bench_function("PUT /v1/entries/{id} (API path)", |b| {
-        b.iter(|| {
-            n += 1;
-            let body = format!(r#"{{"kind":"config","data":{{"n":{n}}}}}"#);
-            let req = HttpRequest::new("PUT", &format!("/v1/entries/ns:e{}", n % ENTRIES), body);
-            black_box(svc.handle(&req, n))
-        })
+        b.iter_batched(
+            || next_put(&mut n),
+            |(at, req)| black_box(svc.handle(&req, at)),
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 }

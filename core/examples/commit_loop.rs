@@ -1,5 +1,6 @@
 //! Times single-operation commits in a plain loop (a quick check next to the criterion bench).
-//! Run: `cargo run --release -p registry-core --example commit_loop`
+//! Run: `cargo run --profile bench -p registry-core --example commit_loop [N]` (N commits,
+//! 200,000 by default; the bench profile is the optimised one, release is size-optimised).
 use registry_core::history::Op;
 use registry_core::{Entry, Limits, MemStore, Service};
 

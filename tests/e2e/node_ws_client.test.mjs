@@ -6,7 +6,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { Worker, freePort, http } from "./worker.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Worker, freePort, http, putUntilAccepted } from "./worker.mjs";
 
 const require = createRequire(import.meta.url);
 const { RegistryClient } = require("../../web-client/pkg-node/registry_web.js");
@@ -14,8 +15,6 @@ const { RegistryClient } = require("../../web-client/pkg-node/registry_web.js");
 const worker = new Worker();
 before(() => worker.start());
 after(() => worker.dispose());
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The next item of a stream, failing after `ms`. */
 async function next(stream, ms = 10_000) {
@@ -108,15 +107,7 @@ test("watch, provide, request and validate over one WebSocket", async (t) => {
 
 test("after a worker restart the client reconnects and resumes: nothing missed, nothing twice", async (t) => {
   const base = `${worker.url}/r/node-restart`;
-  const write = async (value) => {
-    for (;;) {
-      try {
-        const r = await http("PUT", `${base}/provider`, { registers: { n: { value, ttl: "1h" } } });
-        if (r.status === 204) return;
-      } catch {}
-      await sleep(50);
-    }
-  };
+  const write = (value) => putUntilAccepted(`${base}/provider`, { registers: { n: { value, ttl: "1h" } } });
   await write(0);
   const [ui, device] = clients(t, base, 2, { transport: "websocket" });
   const values = [];

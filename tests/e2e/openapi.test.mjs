@@ -1,6 +1,6 @@
 // The implementation stays true to docs/openapi.yaml: every documented operation exists on the
 // real worker, answers with a status the document lists for it, and JSON bodies of documented
-// success responses have the documented top-level properties.
+// success responses have the documented top-level properties (required ones, through allOf).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -21,6 +21,14 @@ before(async () => {
 after(() => worker.dispose());
 
 const deref = (obj) => (obj && obj.$ref ? obj.$ref.split("/").slice(1).reduce((o, k) => o[k], spec) : obj);
+
+/** The top-level keys a schema requires, its own and those of every `allOf` part (dereferenced,
+ *  recursively). */
+const requiredKeys = (schema) => {
+  const s = deref(schema);
+  if (!s) return [];
+  return [...new Set([...(s.required ?? []), ...(s.allOf ?? []).flatMap(requiredKeys)])];
+};
 
 // A valid request for each documented operation.
 const samples = {
@@ -92,11 +100,19 @@ for (const [method, path, op] of operations) {
     assert.ok(r.headers.get("x-registry-version") !== null, "X-Registry-Version header");
     const content = deref(op.responses[String(r.status)])?.content?.["application/json"];
     if (content) {
-      const schema = deref(content.schema);
-      for (const key of schema.required ?? []) assert.ok(key in r.json, `missing ${key} in ${r.text}`);
+      for (const key of requiredKeys(content.schema)) assert.ok(key in r.json, `missing ${key} in ${r.text}`);
     }
   });
 }
+
+test("required keys are collected through allOf", () => {
+  // GET /v1/entries answers an EntriesPage that also requires `version` (an allOf of the two).
+  const schema = spec.paths["/v1/entries"].get.responses["200"].content["application/json"].schema;
+  assert.ok(Array.isArray(schema.allOf), "the sample schema is an allOf");
+  const page = deref(spec.components.schemas.EntriesPage);
+  assert.ok(page.required.length > 0);
+  assert.deepEqual(requiredKeys(schema).sort(), [...page.required, "version"].sort());
+});
 
 test("documented error responses carry the Error shape", async () => {
   for (const target of ["/v1/versions/999", "/v1/state", "/consumer?wait=bad"]) {

@@ -1,6 +1,7 @@
 // End-to-end: the register API over real HTTP against the worker running in workerd.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, http } from "./worker.mjs";
 import { RegWireClient } from "./reg_client.mjs";
 
@@ -85,6 +86,7 @@ describe("bad input changes nothing", () => {
       assert.equal(typeof r.json.error.message, "string");
       const afterState = await http("GET", `${base}/consumer`);
       assert.equal(afterState.text, before.text);
+      assert.ok(before.version > 0, `a version header (${before.headers.get("x-registry-version")})`);
       assert.equal(afterState.version, before.version);
       assert.deepEqual((await http("GET", `${base}/provider`)).json, { registers: { keep: { value: 2 } } });
     });
@@ -102,7 +104,7 @@ describe("long polls", () => {
     const base = fresh();
     const started = Date.now();
     const poll = http("GET", `${base}/consumer?name=a&wait=20s`);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     await http("PUT", `${base}/provider`, { registers: { a: { value: 42 } } });
     const r = await poll;
     const took = Date.now() - started;
@@ -113,7 +115,7 @@ describe("long polls", () => {
   test("a waiting GET /provider receives a change request", async () => {
     const base = fresh();
     const poll = http("GET", `${base}/provider?name=lamp&wait=20s`);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.equal((await http("PUT", `${base}/consumer`, { registers: { lamp: { value: true } } })).status, 202);
     assert.deepEqual((await poll).json, { registers: { lamp: { value: true } } });
     assert.deepEqual((await http("GET", `${base}/provider`)).json, { registers: {} }, "consumed");
@@ -147,8 +149,9 @@ describe("TTL", () => {
     const reg = { registers: { t: { value: 1, ttl: "1500ms" } } };
     await http("PUT", `${base}/provider`, reg);
     const v = (await http("GET", `${base}/consumer`)).version;
+    assert.ok(v > 0, "a version header");
     for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 700));
+      await sleep(700);
       await http("PUT", `${base}/provider`, reg);
     }
     const r = await http("GET", `${base}/consumer`);
@@ -177,12 +180,12 @@ describe("a reg client works unchanged", () => {
     assert.deepEqual(await reg.getRegisters(["temperature", "missing"], 0), { temperature: { value: 22.5, metadata: { unit: "celsius" } } });
     assert.deepEqual(await reg.getRegisters(null, 0), { mode: { value: null }, temperature: { value: 22.5, metadata: { unit: "celsius" } } });
     const provider = reg.getChangeRequests(["temperature"], 5);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await reg.requestChanges({ temperature: 25, mode: "cooling" });
     assert.deepEqual(await provider, { temperature: 25 });
     assert.deepEqual(await reg.getChangeRequests(null, 0), { mode: "cooling" });
     const consumer = reg.getRegisters(["temperature"], 5);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await reg.setRegisters({ temperature: { value: 25, metadata: { unit: "celsius" }, ttl: "10s" } });
     assert.deepEqual(await consumer, { temperature: { value: 25, metadata: { unit: "celsius" } } });
   });

@@ -3,7 +3,7 @@
 // processed, and an SSE watch that resumes with Last-Event-ID. They record what they received
 // so that tests can check it against the registry's history.
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** One WebSocket session; `url()` is re-read on every reconnect (the port may change). */
 export class WsSession {

@@ -3,14 +3,13 @@
 // with outcomes, remote validators that reject or time out.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Worker, http } from "./worker.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Worker, http, putUntilAccepted } from "./worker.mjs";
 import { SseWatch, WsSession } from "./stream_client.mjs";
 
 const worker = new Worker();
 before(() => worker.start());
 after(() => worker.dispose());
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Every version (ascending) whose changeset touches `id`, from the registry's history. */
 async function versionsTouching(base, id) {
@@ -32,15 +31,7 @@ test("watchers resume after the worker is killed mid-stream: nothing missed, not
   const sse = new SseWatch(base, "name=k:a").start();
   await ws.next((m) => m.type === "synced" && m.watch === "q");
   await sleep(300);
-  const write = async (i) => {
-    for (;;) {
-      try {
-        const r = await http("PUT", `${base()}/provider`, { registers: { "k:a": { value: i, ttl: "1h" } } });
-        if (r.status === 204) return;
-      } catch {}
-      await sleep(50);
-    }
-  };
+  const write = (i) => putUntilAccepted(`${base()}/provider`, { registers: { "k:a": { value: i, ttl: "1h" } } });
   for (let i = 1; i <= 30; i++) await write(i);
   await worker.restart(true); // SIGKILL: every socket and stream drops
   for (let i = 31; i <= 60; i++) await write(i);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -19,8 +20,6 @@ export function freePort() {
     });
   });
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One wrangler dev process; `restart()` keeps the persisted state. */
 export class Worker {
@@ -101,4 +100,22 @@ export async function http(method, url, body, headers = {}) {
   let json;
   try { json = JSON.parse(text); } catch {}
   return { status: r.status, headers: r.headers, text, json, version: Number(r.headers.get("x-registry-version")) };
+}
+
+/** `PUT url` with `body` until it is answered 204, retrying every 50 ms through refused
+ *  connections and other answers (a write while the worker restarts); fails after `ms`. */
+export async function putUntilAccepted(url, body, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  let last = "no answer";
+  for (;;) {
+    try {
+      const r = await http("PUT", url, body);
+      if (r.status === 204) return r;
+      last = `${r.status} ${r.text}`;
+    } catch (e) {
+      last = String(e);
+    }
+    if (Date.now() > deadline) throw new Error(`PUT ${url} not accepted within ${ms} ms: ${last}`);
+    await sleep(50);
+  }
 }

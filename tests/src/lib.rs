@@ -121,6 +121,14 @@ impl Harness {
         self.call("PUT", target, body)
     }
 
+    /// `PUT /provider` of one register with this value (default TTL, no metadata); the write
+    /// must succeed (204).
+    pub fn provide(&mut self, name: &str, value: Value) {
+        let body = serde_json::json!({"registers": {name: {"value": value}}}).to_string();
+        let r = self.put("/provider", &body);
+        assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    }
+
     /// The `registers` object of `GET /consumer?<query>`.
     pub fn registers(&mut self, query: &str) -> Value {
         let r = self.get(&format!("/consumer?{query}"));
@@ -200,13 +208,11 @@ impl Harness {
         self.settle();
     }
 
-    /// Takes the messages a connection received since the last call.
+    /// Takes the messages a connection received since the last call; the connection must be
+    /// open (a closed or never opened one panics rather than reading as "nothing received").
     pub fn take(&mut self, conn: ConnId) -> Vec<Value> {
         self.settle();
-        self.inbox
-            .get_mut(&conn)
-            .map(std::mem::take)
-            .unwrap_or_default()
+        std::mem::take(self.inbox.get_mut(&conn).expect("connection is open"))
     }
 
     /// Closes a connection.

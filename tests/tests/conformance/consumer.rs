@@ -85,7 +85,7 @@ fn long_poll_wakes_at_once_on_a_change() {
 fn long_poll_ignores_changes_of_other_names() {
     let mut h = Harness::new();
     let t = h.start("GET", "/consumer?name=a&wait=5s", "");
-    h.put("/provider", r#"{"registers":{"b":{"value":1}}}"#);
+    h.provide("b", json!(1));
     assert!(h.result(&t).is_none());
     h.advance(5_000);
     assert_eq!(h.result(&t).unwrap().json_body(), json!({"registers":{}}));

@@ -62,27 +62,26 @@ fn value_change_bumps_the_version_and_refresh_does_not() {
 fn omitted_and_empty_metadata_are_the_same_so_alternating_does_not_notify() {
     // reg's DeepEqual(nil, {}) makes this a spurious change; we treat them as equal.
     let mut h = Harness::new();
-    h.put("/provider", r#"{"registers":{"a":{"value":1}}}"#);
+    h.provide("a", json!(1));
     let t = h.start("GET", "/consumer?name=a&wait=1s", "");
-    h.put(
+    let r = h.put(
         "/provider",
         r#"{"registers":{"a":{"value":1,"metadata":{}}}}"#,
     );
+    assert_eq!(r.status, 204, "the write was accepted");
     assert!(h.result(&t).is_none());
 }
 
 #[test]
 fn object_values_compare_deeply() {
     let mut h = Harness::new();
-    h.put(
-        "/provider",
-        r#"{"registers":{"o":{"value":{"a":[1,2],"b":{"c":null}}}}}"#,
-    );
+    h.provide("o", json!({"a": [1, 2], "b": {"c": null}}));
     let t = h.start("GET", "/consumer?name=o&wait=1s", "");
-    h.put(
+    let r = h.put(
         "/provider",
         r#"{"registers":{"o":{"value":{"b":{"c":null},"a":[1,2]}}}}"#,
     );
+    assert_eq!(r.status, 204, "the write was accepted");
     assert!(
         h.result(&t).is_none(),
         "same object, other key order: no change"

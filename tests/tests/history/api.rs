@@ -1,12 +1,8 @@
 //! The `/v1` entries and history API through the API layer.
 
 use registry_core::Limits;
-use registry_tests::Harness;
+use registry_tests::{field, Harness};
 use serde_json::{json, Value};
-
-fn body(r: &registry_core::HttpResponse) -> Value {
-    r.json_body()
-}
 
 fn put(h: &mut Harness, id: &str, v: Value) -> registry_core::HttpResponse {
     h.put(&format!("/v1/entries/{id}"), &v.to_string())
@@ -21,31 +17,37 @@ fn entries_are_created_updated_read_and_deleted_as_versions() {
         json!({"kind": "svc.http", "meta": {"port": 8080}, "data": {"root": "/srv"}}),
     );
     assert_eq!(r.status, 201);
-    assert_eq!(body(&r)["version"], 1);
+    assert_eq!(r.json_body()["version"], 1);
     assert_eq!(r.header("x-registry-version"), Some("1"));
     let r = put(
         &mut h,
         "svc:web",
         json!({"kind": "svc.http", "meta": {"port": 8081}, "data": {"root": "/srv"}}),
     );
-    assert_eq!((r.status, body(&r)["version"].as_u64()), (200, Some(2)));
+    assert_eq!(
+        (r.status, r.json_body()["version"].as_u64()),
+        (200, Some(2))
+    );
     let r = put(
         &mut h,
         "svc:web",
         json!({"kind": "svc.http", "meta": {"port": 8081}, "data": {"root": "/srv"}}),
     );
     assert_eq!(
-        (r.status, body(&r)["version"].as_u64()),
+        (r.status, r.json_body()["version"].as_u64()),
         (200, Some(2)),
         "no change, no version"
     );
     let r = h.get("/v1/entries/svc:web");
     assert_eq!(
-        body(&r),
+        r.json_body(),
         json!({"id": "svc:web", "kind": "svc.http", "meta": {"port": 8081}, "data": {"root": "/srv"}, "version": 2})
     );
     let r = h.call("DELETE", "/v1/entries/svc:web", "");
-    assert_eq!((r.status, body(&r)["version"].as_u64()), (200, Some(3)));
+    assert_eq!(
+        (r.status, r.json_body()["version"].as_u64()),
+        (200, Some(3))
+    );
     assert_eq!(h.get("/v1/entries/svc:web").status, 404);
     assert_eq!(h.call("DELETE", "/v1/entries/svc:web", "").status, 404);
 }
@@ -57,7 +59,7 @@ fn ids_may_hold_slashes_and_percent_signs() {
         put(&mut h, "a%2Fb%25c", json!({"kind": "k", "data": 1})).status,
         201
     );
-    assert_eq!(body(&h.get("/v1/entries/a%2Fb%25c"))["id"], "a/b%c");
+    assert_eq!(h.get("/v1/entries/a%2Fb%25c").json_body()["id"], "a/b%c");
 }
 
 #[test]
@@ -72,7 +74,7 @@ fn a_stale_if_version_is_409_and_writes_nothing() {
         json!({"kind": "k", "data": 3, "if_version": 1}),
     );
     assert_eq!(
-        (r.status, body(&r)["error"]["code"].as_str()),
+        (r.status, r.json_body()["error"]["code"].as_str()),
         (409, Some("version_conflict"))
     );
     let r = put(
@@ -84,7 +86,7 @@ fn a_stale_if_version_is_409_and_writes_nothing() {
     let r = h.call("DELETE", "/v1/entries/x?if_version=1", "");
     assert_eq!(r.status, 409);
     assert_eq!(h.service().store().commits, commits, "nothing was written");
-    assert_eq!(body(&h.get("/v1/entries/x"))["data"], 2);
+    assert_eq!(h.get("/v1/entries/x").json_body()["data"], 2);
     assert_eq!(
         put(
             &mut h,
@@ -121,7 +123,7 @@ fn bad_entry_bodies_are_400_and_write_nothing() {
     ] {
         let r = h.put("/v1/entries/e", b);
         assert_eq!(
-            (r.status, body(&r)["error"]["code"].as_str().unwrap()),
+            (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
             (400, code),
             "{b}"
         );
@@ -138,20 +140,15 @@ fn every_mutation_path_makes_versions_with_actors() {
     put(&mut h, "e", json!({"kind": "k", "data": 1}));
     h.advance(1_000);
     h.call("POST", "/v1/rollback", r#"{"to":1}"#);
-    let r = body(&h.get("/v1/versions"));
-    let actors: Vec<&str> = r["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["actor"].as_str().unwrap())
-        .collect();
+    let r = h.get("/v1/versions").json_body();
+    let actors = field(&r["versions"], "actor");
     assert_eq!(actors, ["rollback", "ttl", "api", "provider"]);
     assert_eq!(r["head"], 4);
-    let v3 = body(&h.get("/v1/versions/3"));
+    let v3 = h.get("/v1/versions/3").json_body();
     assert_eq!(v3["changeset"][0]["op"], "delete");
     assert_eq!(v3["changeset"][0]["before"]["data"], 1);
     assert_eq!(v3["parent"], 2);
-    let v4 = body(&h.get("/v1/versions/4"));
+    let v4 = h.get("/v1/versions/4").json_body();
     let ops = registry_tests::ops(&v4["changeset"]);
     assert_eq!(ops, ["create t", "delete e"], "creates before deletes");
 }
@@ -162,16 +159,20 @@ fn versions_are_paged_newest_first() {
     for i in 0..7 {
         put(&mut h, "e", json!({"kind": "k", "data": i}));
     }
-    let page = body(&h.get("/v1/versions?limit=3"));
+    let page = h.get("/v1/versions?limit=3").json_body();
     let nums = |p: &Value| registry_tests::numbers(&p["versions"], "version");
     assert_eq!(nums(&page), [7, 6, 5]);
     let next = page["next_before"].as_u64().unwrap();
-    let page2 = body(&h.get(&format!("/v1/versions?limit=3&before={next}")));
+    let page2 = h
+        .get(&format!("/v1/versions?limit=3&before={next}"))
+        .json_body();
     assert_eq!(nums(&page2), [4, 3, 2]);
-    let page3 = body(&h.get(&format!(
-        "/v1/versions?limit=3&before={}",
-        page2["next_before"]
-    )));
+    let page3 = h
+        .get(&format!(
+            "/v1/versions?limit=3&before={}",
+            page2["next_before"]
+        ))
+        .json_body();
     assert_eq!(nums(&page3), [1]);
     assert_eq!(page3["next_before"], Value::Null);
 }
@@ -183,7 +184,7 @@ fn state_at_diff_and_rollback() {
     put(&mut h, "b", json!({"kind": "k", "data": 1}));
     put(&mut h, "a", json!({"kind": "k", "data": 2}));
     h.call("DELETE", "/v1/entries/b", "");
-    let s = body(&h.get("/v1/state?at=2"));
+    let s = h.get("/v1/state?at=2").json_body();
     let ids: Vec<(&str, i64)> = s["entries"]
         .as_array()
         .unwrap()
@@ -191,28 +192,25 @@ fn state_at_diff_and_rollback() {
         .map(|e| (e["id"].as_str().unwrap(), e["data"].as_i64().unwrap()))
         .collect();
     assert_eq!(ids, [("a", 1), ("b", 1)]);
-    let d = body(&h.get("/v1/diff?from=1&to=4"));
+    let d = h.get("/v1/diff?from=1&to=4").json_body();
     assert_eq!(
         d["changeset"].as_array().unwrap().len(),
         1,
         "b created and deleted squashes away"
     );
     assert_eq!(d["changeset"][0]["op"], "update");
-    let back = body(&h.get("/v1/diff?from=4&to=2"));
-    let ops: Vec<&str> = back["changeset"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["op"].as_str().unwrap())
-        .collect();
-    assert_eq!(ops, ["create", "update"]);
+    let back = h.get("/v1/diff?from=4&to=2").json_body();
+    assert_eq!(field(&back["changeset"], "op"), ["create", "update"]);
     let r = h.call("POST", "/v1/rollback", r#"{"to":2,"if_version":4}"#);
-    assert_eq!((r.status, body(&r)["version"].as_u64()), (200, Some(5)));
-    assert_eq!(body(&h.get("/v1/entries/a"))["data"], 1);
-    assert_eq!(body(&h.get("/v1/entries/b"))["data"], 1);
+    assert_eq!(
+        (r.status, r.json_body()["version"].as_u64()),
+        (200, Some(5))
+    );
+    assert_eq!(h.get("/v1/entries/a").json_body()["data"], 1);
+    assert_eq!(h.get("/v1/entries/b").json_body()["data"], 1);
     let r = h.call("POST", "/v1/rollback", r#"{"to":2}"#);
     assert_eq!(
-        (r.status, body(&r)["version"].as_u64()),
+        (r.status, r.json_body()["version"].as_u64()),
         (200, Some(5)),
         "already there: no version"
     );
@@ -239,7 +237,7 @@ fn unknown_and_bad_versions_are_clear_errors() {
     ] {
         let r = h.get(path);
         assert_eq!(
-            (r.status, body(&r)["error"]["code"].as_str().unwrap()),
+            (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
             (status, code),
             "{path}"
         );
@@ -264,20 +262,20 @@ fn retention_folds_old_versions_into_the_base_with_a_distinct_error() {
             json!({"kind": "k", "data": i}),
         );
     }
-    let versions = body(&h.get("/v1/versions?limit=1000"));
+    let versions = h.get("/v1/versions?limit=1000").json_body();
     let oldest = versions["oldest"].as_u64().unwrap();
     let count = versions["versions"].as_array().unwrap().len() as u64;
     assert!((5..=5 + 2 * 4).contains(&count), "kept {count} versions");
     assert_eq!(count, 30 - oldest + 1);
     let r = h.get(&format!("/v1/versions/{}", oldest - 1));
     assert_eq!(
-        (r.status, body(&r)["error"]["code"].as_str().unwrap()),
+        (r.status, r.json_body()["error"]["code"].as_str().unwrap()),
         (410, "version_folded")
     );
     assert_eq!(h.get("/v1/state?at=1").status, 410);
     assert_eq!(h.call("POST", "/v1/rollback", r#"{"to":1}"#).status, 410);
     // The base itself and everything after it stays readable and consistent.
-    let base_state = body(&h.get(&format!("/v1/state?at={}", oldest - 1)));
+    let base_state = h.get(&format!("/v1/state?at={}", oldest - 1)).json_body();
     assert_eq!(base_state["entries"].as_array().unwrap().len(), 3);
     assert_eq!(
         h.get(&format!("/v1/diff?from={}&to=30", oldest - 1)).status,
@@ -285,7 +283,7 @@ fn retention_folds_old_versions_into_the_base_with_a_distinct_error() {
     );
     h.restart();
     assert_eq!(
-        body(&h.get("/v1/versions?limit=1000"))["oldest"].as_u64(),
+        h.get("/v1/versions?limit=1000").json_body()["oldest"].as_u64(),
         Some(oldest)
     );
 }
@@ -304,13 +302,15 @@ fn history_since_lists_only_newer_versions() {
     for i in 0..6 {
         put(&mut h, "e", json!({"kind": "k", "data": i}));
     }
-    let page = body(&h.get("/v1/versions?since=3&limit=2"));
+    let page = h.get("/v1/versions?since=3&limit=2").json_body();
     let nums = registry_tests::numbers(&page["versions"], "version");
     assert_eq!(nums, [6, 5]);
-    let page = body(&h.get(&format!(
-        "/v1/versions?since=3&limit=2&before={}",
-        page["next_before"]
-    )));
+    let page = h
+        .get(&format!(
+            "/v1/versions?since=3&limit=2&before={}",
+            page["next_before"]
+        ))
+        .json_body();
     let nums = registry_tests::numbers(&page["versions"], "version");
     assert_eq!(nums, [4]);
     assert_eq!(page["next_before"], Value::Null);
@@ -325,11 +325,11 @@ fn the_register_api_sees_only_registers_and_cannot_overwrite_other_kinds() {
     assert_eq!(h.registers("name=cfg"), json!({}));
     let r = h.put("/provider", r#"{"registers":{"cfg":{"value":5}}}"#);
     assert_eq!(
-        (r.status, body(&r)["error"]["code"].as_str()),
+        (r.status, r.json_body()["error"]["code"].as_str()),
         (409, Some("kind_conflict"))
     );
     assert_eq!(
-        body(&h.get("/v1/entries/cfg"))["data"],
+        h.get("/v1/entries/cfg").json_body()["data"],
         1,
         "nothing was written"
     );

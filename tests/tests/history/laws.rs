@@ -191,10 +191,20 @@ proptest! {
         let mut hb = harness();
         for a in &b_actions { run(&mut hb, a); }
         let (a, b) = (ha.service().registry().content_state(), hb.service().registry().content_state());
+        let d = delta(&a, &b);
         let mut s = a.clone();
-        apply(&mut s, &delta(&a, &b)).unwrap();
+        apply(&mut s, &d).unwrap();
         prop_assert!(contents_equal(&s, &b));
-        prop_assert!(delta(&b, &s).is_empty(), "delta is minimal");
+        prop_assert!(delta(&b, &s).is_empty(), "delta leads exactly to b");
+        // Minimal: it touches each id at most once, and never one whose content is the same in
+        // both states.
+        let touched: std::collections::BTreeSet<&str> = d.iter().map(|op| op.id.as_str()).collect();
+        prop_assert_eq!(touched.len(), d.len(), "an id touched twice");
+        for op in &d {
+            if let (Some(ea), Some(eb)) = (a.get(&op.id), b.get(&op.id)) {
+                prop_assert!(!same_content(ea, eb), "delta touches {}, unchanged between a and b", op.id);
+            }
+        }
     }
 
     #[test]

@@ -106,12 +106,8 @@ fn run_file(path: &Path) -> usize {
                     "/v1/state?at={head}&limit=1000&{}",
                     query.join("&")
                 ));
-                let got: Vec<String> = at_head.json_body()["entries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_str().unwrap().to_string())
-                    .collect();
+                assert_eq!(at_head.status, 200, "{at} (state at head)");
+                let got = registry_tests::field(&at_head.json_body()["entries"], "id");
                 assert_eq!(got, *ids, "{at} (state at head)");
             }
             Expect::Error(criterion) => {

@@ -7,16 +7,11 @@ fn kinds(msgs: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn put(h: &mut Harness, name: &str, value: Value) {
-    let body = json!({"registers": {name: {"value": value}}}).to_string();
-    assert_eq!(h.put("/provider", &body).status, 204);
-}
-
 #[test]
 fn a_names_watch_gets_a_snapshot_then_every_change_including_expiry() {
     let mut h = Harness::new();
-    put(&mut h, "a", json!(1));
-    put(&mut h, "b", json!(1));
+    h.provide("a", json!(1));
+    h.provide("b", json!(1));
     h.connect(1);
     h.send(
         1,
@@ -29,8 +24,8 @@ fn a_names_watch_gets_a_snapshot_then_every_change_including_expiry() {
     assert_eq!(m[0]["entries"][0]["id"], "a");
     assert_eq!(m[1]["version"], 2);
 
-    put(&mut h, "b", json!(2)); // not watched
-    put(&mut h, "a", json!(2));
+    h.provide("b", json!(2)); // not watched
+    h.provide("a", json!(2));
     let m = h.take(1);
     assert_eq!(kinds(&m), ["change"]);
     assert_eq!(m[0]["version"], 4);
@@ -78,10 +73,19 @@ fn a_query_watch_sees_entries_enter_and_leave_and_never_silent_kinds() {
     );
     // The registry configuration is a non-propagated kind: an all-entries watch never sees it.
     h.send(1, json!({"type": "watch", "watch": "all", "where": []}));
-    h.take(1);
+    assert_eq!(
+        kinds(&h.take(1)),
+        ["snapshot", "synced"],
+        "the watch is live"
+    );
     let cfg = json!({"config": {"max_ops": 10}}).to_string();
     assert_eq!(h.call("PUT", "/v1/config", &cfg).status, 200);
     assert!(h.take(1).is_empty());
+    // …while an ordinary write after it reaches that watch.
+    h.provide("r", json!(1));
+    let m = h.take(1);
+    assert_eq!(kinds(&m), ["change"]);
+    assert_eq!(m[0]["watch"], "all");
 }
 
 #[test]
@@ -134,7 +138,7 @@ fn sessions_survive_hibernation() {
     h.take(1);
     h.take(2);
     h.hibernate();
-    put(&mut h, "a", json!(5));
+    h.provide("a", json!(5));
     let m = h.take(1);
     assert_eq!(kinds(&m), ["change"]);
     assert_eq!(m[0]["ops"][0]["entry"]["data"], 5);
@@ -151,8 +155,8 @@ fn sessions_survive_hibernation() {
 #[test]
 fn sse_watch_resumes_from_last_event_id() {
     let mut h = Harness::new();
-    put(&mut h, "a", json!(1));
-    put(&mut h, "a", json!(2));
+    h.provide("a", json!(1));
+    h.provide("a", json!(2));
     h.connect(9); // stands for the SSE stream's connection
     let svc = h.service_mut();
     svc.open_watch(9, "name=a", Some("1"), registry_tests::EPOCH)

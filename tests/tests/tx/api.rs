@@ -78,12 +78,7 @@ fn rejections_are_422_with_every_reason_and_write_nothing() {
     );
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "rejected");
-    let reasons: Vec<&str> = body["error"]["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["reason"].as_str().unwrap())
-        .collect();
+    let reasons = registry_tests::field(&body["error"]["reasons"], "reason");
     assert_eq!(
         reasons,
         [
