@@ -331,7 +331,10 @@ impl<S: Store> Service<S> {
             let versions = self.store.versions(from, to).map_err(ApiError::storage)?;
             for v in &versions {
                 if let Some(ops) = self.matching_ops(watch, v) {
-                    self.sessions.out.push(change_message(conn, id, v, &ops));
+                    let actor = Value::from(v.actor.as_str()).to_string();
+                    self.sessions
+                        .out
+                        .push(change_message(conn, id, v.version, &actor, &ops));
                 }
             }
             from = to + 1;
@@ -351,6 +354,7 @@ impl<S: Store> Service<S> {
     pub(crate) fn fan_out(&mut self, v: &Version) {
         let mut shared: std::collections::HashMap<&WatchSpec, Option<String>> =
             std::collections::HashMap::new();
+        let actor = Value::from(v.actor.as_str()).to_string();
         let mut out = Vec::new();
         for (conn, session) in &self.sessions.map {
             for (id, (spec, watch)) in &session.watches {
@@ -358,7 +362,7 @@ impl<S: Store> Service<S> {
                     .entry(spec)
                     .or_insert_with(|| self.matching_ops(watch, v));
                 if let Some(ops) = ops {
-                    out.push(change_message(*conn, id, v, ops));
+                    out.push(change_message(*conn, id, v.version, &actor, ops));
                 }
             }
         }
@@ -418,16 +422,15 @@ impl<S: Store> Service<S> {
 
 /// A `change` message: `ops` is the JSON array of the operations the watch sees (shared by
 /// every watch with the same selection); only this envelope is built per watch.
-fn change_message(conn: ConnId, watch: &str, v: &Version, ops: &str) -> Outgoing {
+/// `actor` is already JSON text.
+fn change_message(conn: ConnId, watch: &str, version: u64, actor: &str, ops: &str) -> Outgoing {
     Outgoing {
         conn,
         event: "change",
-        version: Some(v.version),
+        version: Some(version),
         text: format!(
-            "{{\"type\":\"change\",\"watch\":{},\"version\":{},\"actor\":{},\"ops\":{ops}}}",
+            "{{\"type\":\"change\",\"watch\":{},\"version\":{version},\"actor\":{actor},\"ops\":{ops}}}",
             Value::from(watch),
-            v.version,
-            Value::from(v.actor.as_str()),
         ),
     }
 }
