@@ -3,6 +3,7 @@
 
 use registry_core::history::{Checkpoint, State, Version};
 use registry_core::store::HistoryStore;
+use registry_core::stream::{ConnId, SessionState};
 use registry_core::{Commit, Entry, PendingRequest, RegistryMeta, Snapshot, Store, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
@@ -134,6 +135,7 @@ impl SqlStore {
     pub fn open(storage: Storage) -> Result<Self, StoreError> {
         let sql = storage.sql();
         sql.exec(SCHEMA, None).map_err(err)?;
+        sql.exec(crate::sql_sessions::SCHEMA, None).map_err(err)?;
         // Databases created before history existed lack `registry_meta.base`.
         #[derive(Deserialize)]
         struct Column {
@@ -365,7 +367,28 @@ impl Store for SqlStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let statements = Self::statements(commit)?;
+        self.transaction(Self::statements(commit)?)
+    }
+
+    fn save_session(
+        &mut self,
+        conn: ConnId,
+        state: Option<&SessionState>,
+    ) -> Result<(), StoreError> {
+        self.transaction(crate::sql_sessions::save_statements(conn, state)?)
+    }
+
+    fn load_sessions(&self) -> Result<Vec<(ConnId, SessionState)>, StoreError> {
+        crate::sql_sessions::load(&self.sql)
+    }
+}
+
+impl SqlStore {
+    /// Runs statements in one `transactionSync`: all of them are durable, or none.
+    fn transaction(
+        &self,
+        statements: Vec<(&'static str, Vec<SqlStorageValue>)>,
+    ) -> Result<(), StoreError> {
         let sql = self.sql.clone();
         // transactionSync rolls every statement back if the callback throws.
         let body = Closure::once_into_js(move || -> Result<JsValue, JsValue> {
