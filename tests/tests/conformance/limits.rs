@@ -158,3 +158,32 @@ fn bad_registry_paths_are_400() {
         assert_eq!((err.status, err.code), (400, "invalid_registry"), "{path}");
     }
 }
+
+#[test]
+fn wait_at_the_top_of_the_duration_range_is_capped_too() {
+    for wait in ["9223372036854775807ns", "2562047h47m16.854775807s"] {
+        let mut h = Harness::new();
+        let t = h.start("GET", &format!("/consumer?wait={wait}"), "");
+        h.advance(59_999);
+        assert!(h.result(&t).is_none(), "{wait} answered early");
+        h.advance(1);
+        assert_eq!(h.result(&t).unwrap().status, 200, "{wait}");
+    }
+}
+
+#[test]
+fn a_duration_past_the_range_is_400_and_writes_nothing() {
+    let mut h = Harness::new();
+    let r = h.get("/consumer?wait=2562047h47m16.854775808s");
+    assert_eq!(r.json_body()["error"]["code"], "invalid_wait");
+    assert!(r.json_body()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("out of range"));
+    let r = h.put(
+        "/provider",
+        r#"{"registers":{"far":{"value":1,"ttl":"2562047h47m16.854775808s"}}}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(h.service().registry().len(), 0);
+}
