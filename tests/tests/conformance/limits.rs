@@ -151,6 +151,41 @@ fn a_failed_store_write_changes_nothing() {
     assert_eq!(h.service().registry().head(), 1);
 }
 
+/// What MemStore's injected failure says: a store's own error text, which clients must not see.
+const STORE_DETAIL: &str = "injected failure";
+
+#[test]
+fn a_storage_error_tells_the_client_nothing_internal() {
+    let mut h = Harness::new();
+    h.service_mut().store_mut().fail_next_commit = true;
+    let r = h.put("/provider", r#"{"registers":{"a":{"value":2}}}"#);
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.json_body()["error"],
+        serde_json::json!({"code": "storage_error",
+            "message": "storage unavailable, nothing was changed; retry"})
+    );
+    for internal in [STORE_DETAIL, "StoreError", "file://", "    at "] {
+        assert!(!body.contains(internal), "{internal:?} in {body}");
+    }
+    // The same over a WebSocket; the positive control is the next, successful provide.
+    h.connect(1);
+    h.service_mut().store_mut().fail_next_commit = true;
+    for ref_no in [1, 2] {
+        h.send(
+            1,
+            serde_json::json!({"type": "provide", "ref": ref_no, "registers": {"b": {"value": 1}}}),
+        );
+    }
+    let replies = h.take(1);
+    let text = serde_json::to_string(&replies).unwrap();
+    assert!(!text.contains(STORE_DETAIL), "{text}");
+    let error = replies.iter().find(|m| m["ref"] == 1).unwrap();
+    assert_eq!(error["error"]["code"], "storage_error");
+    assert!(replies.iter().any(|m| m["ref"] == 2 && m["type"] == "ok"));
+}
+
 #[test]
 fn bad_registry_paths_are_400() {
     for path in ["/r/bad name/consumer", "/r//consumer", "/r/%zz/consumer"] {
