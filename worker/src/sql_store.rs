@@ -116,8 +116,12 @@ fn json_bodies<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// A storage failure: logged here in full (a JS error's text and stack), kept as the error's
+/// detail, and never shown to a client (see `ApiError::detail`).
 fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+    let text = e.to_string();
+    worker::console_error!("storage failed: {text}");
+    StoreError(text)
 }
 
 fn int(v: u64) -> SqlStorageValue {

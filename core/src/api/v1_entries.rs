@@ -50,7 +50,7 @@ pub fn u64_param(pairs: &[(String, String)], key: &str) -> Result<Option<u64>, A
 pub fn limit_param(pairs: &[(String, String)], dflt: usize, max: usize) -> Result<usize, ApiError> {
     match u64_param(pairs, "limit")? {
         None => Ok(dflt),
-        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(n) if n >= 1 && n <= max as u64 => Ok(n as usize),
         Some(n) => Err(ApiError::new(
             400,
             "invalid_parameter",

@@ -103,7 +103,7 @@ impl<S: Store> Service<S> {
             .versions_desc(top, limit)
             .map_err(ApiError::storage)?;
         versions.retain(|v| v.version > since);
-        let floor = self.registry.meta().base.max(since) + 1;
+        let floor = self.registry.meta().base.max(since).saturating_add(1);
         let next = versions
             .last()
             .map(|v| v.version)
