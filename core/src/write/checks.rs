@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::api::{ApiError, Reason};
 use crate::config::Limits;
 use crate::deps::dependencies;
-use crate::duration::{nanos_to_millis_ceil, parse_go_duration, Millis};
+use crate::duration::{parse_go_duration, positive_millis, Millis};
 use crate::entry::Entry;
 use crate::history::{Op, OpKind};
 use crate::listen::TxContext;
@@ -39,13 +39,8 @@ pub fn validate_kind(kind: &str) -> Result<(), ApiError> {
 /// A TTL given as a Go duration (`"10s"`): positive, in whole milliseconds rounded up. Its
 /// upper bound is checked with the entry ([`entry`]).
 pub fn ttl_text(text: &str) -> Result<Millis, String> {
-    let ms = parse_go_duration(text)
-        .map(nanos_to_millis_ceil)
-        .map_err(|e| format!("ttl: {e}"))?;
-    if ms <= 0 {
-        return Err(format!("ttl must be positive, got {text:?}"));
-    }
-    Ok(ms as Millis)
+    let nanos = parse_go_duration(text).map_err(|e| format!("ttl: {e}"))?;
+    positive_millis(nanos).ok_or_else(|| format!("ttl must be positive, got {text:?}"))
 }
 
 /// The size an entry counts for: its id, data and metadata as JSON text.
