@@ -19,6 +19,9 @@ const BACKLOG_CHUNK: u64 = 256;
 impl<S: Store> Service<S> {
     /// Opens a session for a new connection.
     pub fn open_session(&mut self, conn: ConnId) -> Result<(), ApiError> {
+        if !self.sessions.map.contains_key(&conn) {
+            self.check_connection_capacity()?;
+        }
         if !self.sessions.map.contains_key(&conn)
             && self.sessions.map.len() >= self.limits.max_sessions
         {
