@@ -28,7 +28,7 @@ use worker::{
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{encode_attachment, read_attachment, Conn, Outbox};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseBody};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -52,7 +52,8 @@ fn now() -> u64 {
 }
 
 /// Limits, with history settings from wrangler vars: `RETENTION_VERSIONS` (keep at least this
-/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256).
+/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256); `MAX_HELD_CONNECTIONS`
+/// overrides the bound on held connections (tests).
 fn limits_from_env(env: &Env) -> Limits {
     let var = |name: &str| {
         env.var(name)
@@ -64,6 +65,9 @@ fn limits_from_env(env: &Env) -> Limits {
         limits.checkpoint_interval = n;
     }
     limits.max_versions = var("RETENTION_VERSIONS");
+    if let Some(n) = var("MAX_HELD_CONNECTIONS") {
+        limits.max_held_connections = n as usize;
+    }
     limits
 }
 
@@ -219,6 +223,7 @@ impl worker::DurableObject for RegistryObject {
 
 impl RegistryObject {
     async fn serve(&self, mut req: Request) -> Result<Response> {
+        self.flush()?; // closes the sessions of streams found gone: their slots are free again
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
         let mut http = match from_request(&mut req, max_body).await? {
             Ok(http) => http,
@@ -370,6 +375,6 @@ impl RegistryObject {
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set(registry_core::VERSION_HEADER, &version.to_string())?;
-        Ok(Response::from_stream(rx)?.with_headers(headers))
+        Ok(Response::from_stream(SseBody::new(rx, conn, &self.outbox))?.with_headers(headers))
     }
 }
