@@ -9,14 +9,17 @@
 // at TARGET, or at the first failed probe or failed connection; then it closes every client
 // socket and probes again for up to 30 s (does the runtime recover by itself?).
 // Also reported: `Max open files` of each workerd (/proc/PID/limits) and of this process.
-// Usage: ulimit -n 20000; node bench/held-capacity.mjs --kind poll|sse|ws [--target N]
-//        [--step N] [--per-registry N]    (after scripts/build.sh)
+// With --direct, connections go straight to a port of the runtime workerd (see
+// tests/e2e/runtime.mjs) instead of wrangler dev's proxy on the public port.
+// Usage: ulimit -n 20000; node bench/held-capacity.mjs --kind poll|sse|ws [--direct]
+//        [--target N] [--step N] [--per-registry N]    (after scripts/build.sh)
 // Output: one line per step, then the results as JSON on the last line of stdout.
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "../tests/e2e/worker.mjs";
+import { fdCount, maxOpenFiles, runtimeOrigin, workerds } from "../tests/e2e/runtime.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,53 +29,9 @@ const KIND = arg("kind", "poll");
 const TARGET = Number(arg("target", 20000));
 const STEP = Number(arg("step", 250));
 const PER_REGISTRY = Number(arg("per-registry", 1000));
+const DIRECT = process.argv.includes("--direct");
 const PROBE_TIMEOUT_MS = 5_000;
 if (!["poll", "sse", "ws"].includes(KIND)) throw new Error(`--kind poll|sse|ws, not ${KIND}`);
-
-/** Every descendant pid of `root`. */
-function descendants(root) {
-  const children = new Map();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(d));
-    } catch {} // gone meanwhile
-  }
-  const out = [];
-  const todo = [root];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-const maxOpenFiles = (pid) =>
-  Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))?.[1]);
-
-/** The workerd processes of `worker`: pid, role (proxy: listens on our port; runtime: runs the
- *  worker), fd limit. */
-function workerds(worker) {
-  const out = [];
-  for (const pid of descendants(worker.proc.pid)) {
-    try {
-      if (!readFileSync(`/proc/${pid}/comm`, "utf8").includes("workerd")) continue;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      const role = cmd.includes(`entry=127.0.0.1:${worker.port}`) ? "proxy" : "runtime";
-      out.push({ pid, role, max_open_files: maxOpenFiles(pid) });
-    } catch {}
-  }
-  return out;
-}
-
-const fdCount = (pid) => {
-  try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; }
-};
 
 /** One GET on a socket of its own; resolves with { status } or { error }, never rejects. */
 function probe(url) {
@@ -87,7 +46,8 @@ function probe(url) {
 }
 
 const worker = await new Worker().start();
-const base = worker.url;
+// --direct: straight to the runtime workerd, past wrangler's proxy (production has none).
+const base = DIRECT ? await runtimeOrigin(worker) : worker.url;
 const open = new Set(); // client sockets / requests to destroy at the end
 let held = 0;
 let failures = [];
@@ -160,7 +120,7 @@ async function heldByRuntime(n) {
   return total;
 }
 
-const procs = workerds(worker);
+const procs = workerds(worker).map((w) => ({ ...w, max_open_files: maxOpenFiles(w.pid) }));
 const steps = [];
 let survived = 0;
 let broke = null;
@@ -192,6 +152,7 @@ while (Date.now() - t0 < 30_000) {
 }
 const result = {
   kind: KIND,
+  direct: DIRECT,
   survived,
   broke,
   recovered_after_ms: recovered,

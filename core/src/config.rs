@@ -61,7 +61,7 @@ impl Default for Limits {
             pattern_cache_entries: 256,
             max_sessions: 10_000,
             max_watches_per_session: 256,
-            max_held_connections: 4_000,
+            max_held_connections: 2_000,
         }
     }
 }

@@ -28,7 +28,7 @@ use worker::{
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseBody};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseBody, SSE_KEEP_ALIVE};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -345,7 +345,7 @@ impl RegistryObject {
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
-    /// with a comment every 25 s to keep proxies from closing it.
+    /// with a keep-alive comment every `SSE_KEEP_ALIVE` (which also finds a client gone).
     async fn open_event_stream(&self, req: &Request, http: &HttpRequest) -> Result<Response> {
         let last_event_id = req.headers().get("last-event-id")?;
         self.with_service(|_| ())?;
@@ -363,7 +363,7 @@ impl RegistryObject {
         let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                Delay::from(Duration::from_secs(25)).await;
+                Delay::from(SSE_KEEP_ALIVE).await;
                 if tx.unbounded_send(Ok(b": keep-alive\n\n".to_vec())).is_err() {
                     outbox.mark_gone(conn);
                     break;

@@ -48,6 +48,12 @@ pub enum Conn {
     Sse(mpsc::UnboundedSender<SseChunk>),
 }
 
+/// How often an SSE stream gets a keep-alive comment. Besides keeping proxies from closing an
+/// idle stream, it is what finds a stream whose client left: the runtime says so only when a
+/// write fails (then it drops the body, see [`SseBody`]); through `wrangler dev`'s proxy it
+/// takes two writes. So an abandoned stream holds its slot at most about two intervals.
+pub const SSE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What an SSE response body carries.
 pub type SseChunk = Result<Vec<u8>, worker::Error>;
 
