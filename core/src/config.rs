@@ -43,6 +43,9 @@ pub struct Limits {
     pub max_sessions: usize,
     /// Most watches on one connection.
     pub max_watches_per_session: usize,
+    /// Most connections held open at once, long polls and stream sessions together (each
+    /// keeps a socket open on the host; see `docs/decisions.md`, "Held connections").
+    pub max_held_connections: usize,
 }
 
 impl Default for Limits {
@@ -66,6 +69,7 @@ impl Default for Limits {
             pattern_cache_entries: 256,
             max_sessions: 10_000,
             max_watches_per_session: 256,
+            max_held_connections: 2_000,
         }
     }
 }

@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod config;
+mod connections;
 pub mod deps;
 pub mod duration;
 pub mod effects;

@@ -33,6 +33,9 @@ impl<S: Store> Service<S> {
         conn: ConnId,
         durable: bool,
     ) -> Result<(), ApiError> {
+        if !self.sessions.map.contains_key(&conn) {
+            self.check_connection_capacity()?;
+        }
         if !self.sessions.map.contains_key(&conn)
             && self.sessions.map.len() >= self.limits.max_sessions
         {

@@ -3,6 +3,7 @@
 //! the core's API layer with a simulated clock. One binary, one module per area.
 
 mod conformance {
+    mod connections;
     mod consumer;
     mod core_semantics;
     mod edge_table;

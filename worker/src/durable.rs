@@ -32,7 +32,7 @@ use worker::{
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{encode_attachment, read_attachment, Conn, Outbox};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseBody, SSE_KEEP_ALIVE};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -56,7 +56,8 @@ fn now() -> u64 {
 }
 
 /// Limits, with history settings from wrangler vars: `RETENTION_VERSIONS` (keep at least this
-/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256).
+/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256); `MAX_HELD_CONNECTIONS`
+/// overrides the bound on held connections (tests).
 fn limits_from_env(env: &Env) -> Limits {
     let var = |name: &str| {
         env.var(name)
@@ -68,6 +69,9 @@ fn limits_from_env(env: &Env) -> Limits {
         limits.checkpoint_interval = n;
     }
     limits.max_versions = var("RETENTION_VERSIONS");
+    if let Some(n) = var("MAX_HELD_CONNECTIONS") {
+        limits.max_held_connections = n as usize;
+    }
     limits
 }
 
@@ -270,6 +274,8 @@ impl worker::DurableObject for RegistryObject {
 
 impl RegistryObject {
     async fn serve(&self, mut req: Request) -> Result<Response> {
+        // Close the sessions of streams found gone: their slots are free again.
+        self.carry_out_now(Effects::default());
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
         let mut http = match from_request(&mut req, max_body).await? {
             Ok(http) => http,
@@ -373,7 +379,7 @@ impl RegistryObject {
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
-    /// with a comment every 25 s to keep proxies from closing it.
+    /// with a keep-alive comment every `SSE_KEEP_ALIVE` (which also finds a client gone).
     async fn open_event_stream(&self, req: &Request, http: &HttpRequest) -> Result<Response> {
         let last_event_id = req.headers().get("last-event-id")?;
         self.with_service(|_| ())?;
@@ -393,7 +399,7 @@ impl RegistryObject {
         let outbox = self.outbox.clone();
         wasm_bindgen_futures::spawn_local(async move {
             loop {
-                Delay::from(Duration::from_secs(25)).await;
+                Delay::from(SSE_KEEP_ALIVE).await;
                 if tx.unbounded_send(Ok(b": keep-alive\n\n".to_vec())).is_err() {
                     outbox.mark_gone(conn);
                     break;
@@ -405,6 +411,6 @@ impl RegistryObject {
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set(registry_core::VERSION_HEADER, &version.to_string())?;
-        Ok(Response::from_stream(rx)?.with_headers(headers))
+        Ok(Response::from_stream(SseBody::new(rx, conn, &self.outbox))?.with_headers(headers))
     }
 }

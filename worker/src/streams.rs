@@ -5,9 +5,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use futures_channel::mpsc;
+use futures_util::{Stream, StreamExt};
 use registry_core::stream::{ConnId, Outgoing, SessionState};
 use serde::{Deserialize, Serialize};
 use worker::WebSocket;
@@ -41,7 +44,50 @@ pub enum Conn {
     /// A hibernatable WebSocket.
     Ws(WebSocket),
     /// An SSE response body.
-    Sse(mpsc::UnboundedSender<Result<Vec<u8>, worker::Error>>),
+    Sse(mpsc::UnboundedSender<SseChunk>),
+}
+
+/// How often an SSE stream gets a keep-alive comment. Besides keeping proxies from closing an
+/// idle stream, it is what finds a stream whose client left: the runtime says so only when a
+/// write fails (then it drops the body, see [`SseBody`]); through `wrangler dev`'s proxy it
+/// takes two writes. So an abandoned stream holds its slot at most about two intervals.
+pub const SSE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What an SSE response body carries.
+pub type SseChunk = Result<Vec<u8>, worker::Error>;
+
+/// The body of an SSE response: the frames sent to its channel. The runtime drops it when the
+/// stream is cancelled (its client went away), and the connection is then recorded as gone at
+/// once, instead of at the next frame that fails to be sent (up to a keep-alive later).
+pub struct SseBody {
+    rx: mpsc::UnboundedReceiver<SseChunk>,
+    conn: ConnId,
+    outbox: Outbox,
+}
+
+impl SseBody {
+    /// The body of connection `conn`, reported gone to `outbox` when dropped.
+    pub fn new(rx: mpsc::UnboundedReceiver<SseChunk>, conn: ConnId, outbox: &Outbox) -> Self {
+        SseBody {
+            rx,
+            conn,
+            outbox: outbox.clone(),
+        }
+    }
+}
+
+impl Stream for SseBody {
+    type Item = SseChunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SseChunk>> {
+        self.rx.poll_next_unpin(cx)
+    }
+}
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        self.outbox.mark_gone(self.conn);
+    }
 }
 
 /// An SSE frame for one message.
@@ -107,7 +153,8 @@ impl Outbox {
         }
     }
 
-    /// Records a connection found gone outside the outbox (an SSE keep-alive that failed).
+    /// Records a connection found gone outside the outbox (an SSE keep-alive that failed, an
+    /// SSE body dropped by the runtime); its session is closed by the object's next flush.
     pub fn mark_gone(&self, conn: ConnId) {
         self.gone.borrow_mut().push(conn);
     }

@@ -9,6 +9,9 @@ use serde_json::json;
 
 use super::http::HttpResponse;
 
+/// Seconds a client is told to wait (`Retry-After`) before retrying after a 429.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 /// An error answered to the client. Nothing was changed when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -134,9 +137,14 @@ impl ApiError {
         body
     }
 
-    /// Renders the error as a JSON response.
+    /// Renders the error as a JSON response; a 429 (a registry-wide bound, freed as held
+    /// requests end) carries `Retry-After`.
     pub fn to_response(&self) -> HttpResponse {
-        HttpResponse::json(self.status, &json!({"error": self.body()}))
+        let response = HttpResponse::json(self.status, &json!({"error": self.body()}));
+        if self.status == 429 {
+            return response.with_header("retry-after", RETRY_AFTER_SECONDS.to_string());
+        }
+        response
     }
 
     /// A refusal with every reason: `"{code}, nothing was written: {reason}; {reason}…"` (409

@@ -162,6 +162,7 @@ impl<S: Store> Service<S> {
         params: PollParams,
         now: Millis,
     ) -> Result<Reply, ApiError> {
+        self.check_connection_capacity()?;
         if self.waiters.len() >= self.limits.max_waiters {
             return Err(ApiError::capacity(format!(
                 "too many long polls held (limit {}); retry later",
