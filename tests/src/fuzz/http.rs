@@ -100,7 +100,28 @@ pub fn check_v1_body(data: &[u8]) {
         _ => return,
     };
     let mut svc = fixture();
+    let head = svc.registry().head();
+    let entries: Vec<_> = svc.registry().entries().map(content).collect();
     let r = check_http(&mut svc, method, &target, body);
+    if svc.registry().head() != head {
+        // Whatever was acknowledged, history can go back to the beginning (on a copy) and to
+        // just before it.
+        let mut copy = super::core_api::load(svc.store().clone());
+        let r = check_http(&mut copy, "POST", "/v1/rollback", br#"{"to":0}"#);
+        assert_eq!(r.status, 200, "{route} {id}: cannot roll back to 0");
+        assert!(
+            copy.registry().is_empty(),
+            "{route} {id}: entries left at 0"
+        );
+        let back = format!(r#"{{"to":{head}}}"#);
+        let r = check_http(&mut svc, "POST", "/v1/rollback", back.as_bytes());
+        assert_eq!(r.status, 200, "{route} {id}: cannot roll back to {head}");
+        let now: Vec<_> = svc.registry().entries().map(content).collect();
+        assert_eq!(
+            now, entries,
+            "{route} {id}: rolled back to {head}, not the same state"
+        );
+    }
     if route == "c" && r.status == 200 {
         let got = check_http(&mut svc, "GET", "/v1/config", b"");
         assert_eq!(
@@ -109,6 +130,25 @@ pub fn check_v1_body(data: &[u8]) {
             "the configuration acknowledged is the one served"
         );
     }
+}
+
+/// What history restores of an entry: everything but its version and expiry instant.
+type Content = (
+    String,
+    String,
+    registry_core::entry::Meta,
+    serde_json::Value,
+    Option<u64>,
+);
+
+fn content(e: &registry_core::Entry) -> Content {
+    (
+        e.id.clone(),
+        e.kind.clone(),
+        e.meta.clone(),
+        e.data.clone(),
+        e.ttl_ms,
+    )
 }
 
 /// The query string of a route. The input's first byte picks the route, the rest is the query
