@@ -31,7 +31,7 @@ for target in fuzz/fuzz_targets/*.rs; do
   printf '\n==> fuzz %s (20 s)\n' "$target"
   corpus=$(mktemp -d)
   if (cd fuzz && cargo fuzz run "$target" "$corpus" "seeds/$target" -s none \
-    -- -max_total_time=20) >"$logs/fuzz.out" 2>&1; then
+    -- -max_total_time=20 -dict=dict.txt) >"$logs/fuzz.out" 2>&1; then
     tail -1 "$logs/fuzz.out"
   else
     tail -60 "$logs/fuzz.out"
