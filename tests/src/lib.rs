@@ -12,6 +12,7 @@
 //! assert_eq!(h.result(&poll).unwrap().json_body()["registers"]["a"]["value"], 1);
 //! ```
 
+pub mod fuzz;
 pub mod query_fuzz;
 
 use std::collections::{BTreeMap, HashMap};
