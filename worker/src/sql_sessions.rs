@@ -1,14 +1,11 @@
 //! Stream sessions (the subscriptions of each open WebSocket) in the object's SQLite
 //! database, so that no size limit of a socket attachment can lose them: a session's JSON is
-//! stored in parts under [`PART_BYTES`] (a row may hold at most 2 MB), replaced atomically.
+//! stored in parts under [`crate::sql_chunks::PIECE_BYTES`] (a row may hold at most 2 MB), replaced atomically.
 
 use registry_core::stream::{ConnId, SessionState};
 use registry_core::StoreError;
 use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
-
-/// Largest part of a session's JSON in one row.
-pub const PART_BYTES: usize = 512 << 10;
 
 /// The table, created on open.
 pub const SCHEMA: &str = "
@@ -20,22 +17,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 ";
 
-/// `text` cut into parts of at most `max` bytes, at character boundaries.
-pub fn parts(text: &str, max: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut end = rest.len().min(max);
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        let (head, tail) = rest.split_at(end);
-        out.push(head);
-        rest = tail;
-    }
-    out
-}
-
 /// The statements that replace (or, with `None`, forget) the saved session of `conn`.
 pub fn save_statements(
     conn: ConnId,
@@ -44,8 +25,9 @@ pub fn save_statements(
     let id = SqlStorageValue::Integer(conn as i64);
     let mut out = vec![("DELETE FROM sessions WHERE conn = ?", vec![id.clone()])];
     if let Some(state) = state {
-        let text = serde_json::to_string(state).map_err(|e| StoreError(e.to_string()))?;
-        for (i, part) in parts(&text, PART_BYTES).into_iter().enumerate() {
+        let text = serde_json::to_string(state).map_err(crate::sql_chunks::err)?;
+        let pieces = crate::sql_chunks::split(&text, crate::sql_chunks::PIECE_BYTES);
+        for (i, part) in pieces.into_iter().enumerate() {
             out.push((
                 "INSERT INTO sessions (conn, part, text) VALUES (?, ?, ?)",
                 vec![
@@ -69,7 +51,7 @@ pub fn load(sql: &SqlStorage) -> Result<Vec<(ConnId, SessionState)>, StoreError>
     let rows: Vec<Row> = sql
         .exec("SELECT conn, text FROM sessions ORDER BY conn, part", None)
         .and_then(|c| c.to_array())
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(crate::sql_chunks::err)?;
     let mut out: Vec<(ConnId, String)> = Vec::new();
     for r in rows {
         let conn = r.conn as ConnId;
