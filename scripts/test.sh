@@ -25,17 +25,23 @@ if cargo tree -p registry-core -e normal | grep -E 'wasm-bindgen|js-sys|web-sys'
   exit 1
 fi
 step "native tests" cargo test --workspace --exclude registry-web --exclude registry-worker
-printf '\n==> fuzz the query engine (30 s)\n'
-corpus=$(mktemp -d)
-if (cd fuzz && cargo fuzz run query "$corpus" seeds/query -s none -- -max_total_time=30) \
-  >"$logs/fuzz.out" 2>&1; then
-  tail -1 "$logs/fuzz.out"
-else
-  tail -60 "$logs/fuzz.out"
-  echo "the query fuzzer found a failure: keep the input under fuzz/regressions/query/" >&2
-  exit 1
-fi
-rm -rf "$corpus" "$logs/fuzz.out"
+# Every parser of client input, 20 s each (fuzz/fuzz_targets/*.rs; fuzz/README.md).
+for target in fuzz/fuzz_targets/*.rs; do
+  target=$(basename "$target" .rs)
+  printf '\n==> fuzz %s (20 s)\n' "$target"
+  corpus=$(mktemp -d)
+  if (cd fuzz && cargo fuzz run "$target" "$corpus" "seeds/$target" -s none \
+    -- -max_total_time=20 -dict=dict.txt) >"$logs/fuzz.out" 2>&1; then
+    tail -1 "$logs/fuzz.out"
+  else
+    tail -60 "$logs/fuzz.out"
+    crasher=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$logs/fuzz.out" | tail -1)
+    echo "the $target fuzzer found a failure (${crasher:-see above}):" \
+      "keep the input under fuzz/regressions/$target/" >&2
+    exit 1
+  fi
+  rm -rf "$corpus" "$logs/fuzz.out"
+done
 step "build" bash scripts/build.sh
 step "build node package" wasm-pack build web-client --release --target nodejs --out-dir pkg-node
 step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs

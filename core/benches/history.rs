@@ -42,7 +42,7 @@ fn service_with(versions: u64, limits: Limits) -> Service<MemStore> {
         } else {
             Op::update(entry(i, v - ENTRIES), entry(i, v))
         };
-        svc.commit_changeset(v, "bench", vec![op]).unwrap();
+        svc.commit_changeset(v, "bench", vec![op]).value.unwrap();
     }
     svc
 }
@@ -73,7 +73,7 @@ fn commits(c: &mut Criterion) {
     group.bench_function("commit_changeset (1 update)", |b| {
         b.iter_batched(
             || next_update(&mut n),
-            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).unwrap()),
+            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).value.unwrap()),
             BatchSize::SmallInput,
         )
     });
@@ -88,7 +88,7 @@ fn commits(c: &mut Criterion) {
     group.bench_function("commit_changeset (1 update, retention 10k)", |b| {
         b.iter_batched(
             || next_update(&mut n),
-            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).unwrap()),
+            |(at, ops)| black_box(svc.commit_changeset(at, "bench", ops).value.unwrap()),
             BatchSize::SmallInput,
         )
     });
@@ -98,7 +98,7 @@ fn commits(c: &mut Criterion) {
     // The path benched is a successful write that makes a version: checked once, up front.
     let head = svc.registry().head();
     let (at, req) = next_put(&mut n);
-    match svc.handle(&req, at) {
+    match svc.handle(&req, at).value {
         Reply::Respond(r) => assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body)),
         Reply::Wait { .. } => panic!("a PUT of an entry was held"),
     }

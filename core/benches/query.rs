@@ -38,7 +38,7 @@ fn registry() -> Service<MemStore> {
                 })
             })
             .collect();
-        svc.commit_changeset(0, "bench", ops).unwrap();
+        svc.commit_changeset(0, "bench", ops).value.unwrap();
     }
     svc
 }

@@ -20,6 +20,7 @@ fn main() {
     let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
     for i in 0..100 {
         svc.commit_changeset(0, "b", vec![Op::create(entry(i, 0))])
+            .value
             .unwrap();
     }
     let t = std::time::Instant::now();
@@ -30,6 +31,7 @@ fn main() {
     for k in 0..n {
         let i = k % 100;
         svc.commit_changeset(k, "b", vec![Op::update(entry(i, 0), entry(i, k))])
+            .value
             .unwrap();
         if k == 9_999 {
             eprintln!("first 10k: {:?}/commit", t.elapsed() / 10_000);

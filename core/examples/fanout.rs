@@ -11,18 +11,19 @@ fn main() {
         .unwrap_or(1000);
     let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
     for conn in 0..n {
-        svc.open_session(conn).unwrap();
+        svc.open_session(conn).value.unwrap();
         let watch = r#"{"type":"watch","watch":"w","names":["bench:x"]}"#;
-        svc.on_message(conn, watch, 0);
+        let _ = svc.on_message(conn, watch, 0);
     }
-    svc.take_outgoing();
     let writes = 200;
     let mut bytes = 0;
     let t = Instant::now();
     for i in 0..writes {
         let body = format!(r#"{{"registers":{{"bench:x":{{"value":{i},"ttl":"1h"}}}}}}"#);
-        svc.handle(&HttpRequest::new("PUT", "/provider", body), 1);
-        let out = svc.take_outgoing();
+        let out = svc
+            .handle(&HttpRequest::new("PUT", "/provider", body), 1)
+            .effects
+            .send;
         assert_eq!(out.len() as u64, n);
         bytes += out.iter().map(|m| m.text.len()).sum::<usize>();
     }

@@ -18,8 +18,13 @@ pub struct Limits {
     pub max_wait_ms: Millis,
     /// TTL of a register whose provider gave none (or ≤ 0).
     pub default_ttl_ms: Millis,
+    /// Longest TTL an entry may have: an expiry must stay within what the host's alarm
+    /// accepts (Durable Object alarms refuse dates after the year 2189).
+    pub max_ttl_ms: Millis,
     /// Most pending change requests a registry holds.
     pub max_pending_requests: usize,
+    /// Most bytes (names and values as JSON) of pending change requests a registry holds.
+    pub max_pending_request_bytes: usize,
     /// How long a change request waits for a provider before it expires.
     pub request_ttl_ms: Millis,
     /// Most long polls held at once.
@@ -52,7 +57,10 @@ impl Default for Limits {
             max_names_per_request: 1_000,
             max_wait_ms: 60_000,
             default_ttl_ms: 10_000,
+            // Ten years of 365.25 days.
+            max_ttl_ms: 315_576_000_000,
             max_pending_requests: 1_000,
+            max_pending_request_bytes: 4 << 20,
             request_ttl_ms: 60_000,
             max_waiters: 10_000,
             checkpoint_interval: 256,

@@ -10,12 +10,12 @@
 //!
 //! let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
 //! let put = HttpRequest::new("PUT", "/provider", r#"{"registers":{"temp":{"value":21.5}}}"#);
-//! assert!(matches!(svc.handle(&put, 1_000), Reply::Respond(r) if r.status == 204));
+//! assert!(matches!(svc.handle(&put, 1_000).value, Reply::Respond(r) if r.status == 204));
 //! let get = HttpRequest::new("GET", "/consumer?name=temp", "");
-//! let Reply::Respond(r) = svc.handle(&get, 2_000) else { panic!() };
+//! let Reply::Respond(r) = svc.handle(&get, 2_000).value else { panic!() };
 //! assert_eq!(r.body, b"{\"registers\":{\"temp\":{\"value\":21.5}}}\n");
 //! // The default TTL is 10 s: at 11 s the register is gone.
-//! let Reply::Respond(r) = svc.handle(&get, 11_000) else { panic!() };
+//! let Reply::Respond(r) = svc.handle(&get, 11_000).value else { panic!() };
 //! assert_eq!(r.body, b"{\"registers\":{}}\n");
 //! ```
 //!
@@ -28,6 +28,7 @@ pub mod config;
 mod connections;
 pub mod deps;
 pub mod duration;
+pub mod effects;
 pub mod entry;
 pub mod history;
 pub mod listen;
@@ -41,10 +42,12 @@ pub mod store;
 pub mod stream;
 pub mod validators;
 pub mod waiters;
+pub mod write;
 
 pub use api::{ApiError, HttpRequest, HttpResponse};
 pub use config::Limits;
 pub use duration::Millis;
+pub use effects::{Effects, Step};
 pub use entry::{Entry, PendingRequest, RequestRecord, RequestStatus};
 pub use registry::Registry;
 pub use service::{Reply, Service, VERSION_HEADER};

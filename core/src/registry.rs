@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::duration::Millis;
-use crate::entry::{Entry, Meta, PendingRequest, RequestRecord, RequestStatus, REGISTER_KIND};
-use crate::history::{Changeset, ChangesetError, Op, OpKind, State, Version, ACTOR_TTL};
+use crate::entry::{Entry, PendingRequest, RequestRecord, RequestStatus};
+use crate::history::{Changeset, ChangesetError, Op, OpKind, State, Version};
 use crate::requests::{record_of, RequestLog, VerdictError};
 use crate::store::{Commit, RegistryMeta, Snapshot};
 
@@ -30,17 +30,9 @@ fn live_entry(e: &Entry, version: u64, now: Millis) -> Entry {
     }
 }
 
-/// A provider write of one register.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegisterWrite {
-    /// Register name (entry id).
-    pub name: String,
-    /// New value.
-    pub value: Value,
-    /// New metadata (replaces the old; empty = none).
-    pub metadata: Meta,
-    /// Time to live.
-    pub ttl_ms: Millis,
+/// What a pending request counts for in the registry's bound.
+fn request_bytes(r: &PendingRequest) -> usize {
+    r.name.len() + crate::write::checks::json_len(&r.value)
 }
 
 /// The state of one registry.
@@ -53,6 +45,8 @@ pub struct Registry {
     requests: BTreeMap<String, PendingRequest>,
     /// (expires_at, name) of every pending request.
     request_expiry: BTreeSet<(Millis, String)>,
+    /// Bytes of the pending requests (names and values as JSON).
+    request_bytes: usize,
     /// Delivered and finished change requests.
     log: RequestLog,
 }
@@ -116,6 +110,11 @@ impl Registry {
     /// Number of pending change requests.
     pub fn pending_requests(&self) -> usize {
         self.requests.len()
+    }
+
+    /// Bytes of the pending change requests (names and values as JSON).
+    pub fn pending_request_bytes(&self) -> usize {
+        self.request_bytes
     }
 
     /// The pending change request for a name, if any.
@@ -238,11 +237,14 @@ impl Registry {
         commit
     }
 
-    /// Plans a changeset (creates/updates carry the new entry; versions and expiry are
-    /// stamped here) as one version. The caller has checked that it fits the state
-    /// ([`Registry::check_changeset`]). An id may appear more than once: each operation's
-    /// pre-image is the entry as the operations before it left it.
-    pub fn plan_changeset(&self, now: Millis, actor: &str, ops: Vec<Op>) -> Commit {
+    /// Plans a write (creates/updates carry the new entry; versions and expiry are stamped
+    /// here) as one version, plus `refresh`: unchanged entries whose expiry is renewed from
+    /// `now` (no version, nobody woken). The caller has checked that the changeset fits the
+    /// state ([`Registry::check_changeset`]). An id may appear more than once: each
+    /// operation's pre-image is the entry as the operations before it left it. Consumers are
+    /// woken for the ids whose existence, kind, metadata or value changed (a new TTL duration
+    /// alone is a version that wakes nobody).
+    pub fn plan_write(&self, now: Millis, actor: &str, ops: Vec<Op>, refresh: &[String]) -> Commit {
         let version = self.meta.head + 1;
         let mut history = Vec::with_capacity(ops.len());
         let mut changed = Vec::with_capacity(ops.len());
@@ -262,6 +264,10 @@ impl Registry {
                 }),
                 _ => None,
             };
+            let visible = match (&before, &after) {
+                (Some(b), Some(a)) => !a.same_content(&b.kind, &b.meta, &b.data),
+                _ => true,
+            };
             let recorded = match (before, after) {
                 (Some(b), Some(a)) => Op::update(b, a),
                 (None, Some(a)) => Op::create(a),
@@ -272,7 +278,9 @@ impl Registry {
                 touched.insert(op.id.clone(), recorded.entry.clone());
             }
             history.push(recorded);
-            changed.push(op.id);
+            if visible && !changed.contains(&op.id) {
+                changed.push(op.id);
+            }
         }
         let mut commit = self.version_commit(now, actor, history);
         // The net effect per id, in first-touch order.
@@ -288,108 +296,56 @@ impl Registry {
                 }
             }
         }
-        changed.dedup();
+        for id in refresh {
+            if let Some(e) = self
+                .entries
+                .get(id)
+                .filter(|e| e.ttl_ms.is_some() && !seen.contains(id.as_str()))
+            {
+                commit.put_entries.push(live_entry(e, e.version, now));
+            }
+        }
         commit.changed = changed;
         commit
     }
 
-    /// Plans renewing an entry's expiry from `now` with the same content: no version, nothing
-    /// woken. Empty when the entry does not exist or has no TTL.
-    pub fn plan_refresh(&self, id: &str, now: Millis) -> Commit {
-        let mut commit = Commit {
-            meta: self.meta,
-            ..Commit::default()
-        };
-        if let Some(e) = self.entries.get(id).filter(|e| e.ttl_ms.is_some()) {
-            commit.put_entries.push(live_entry(e, e.version, now));
-        }
-        commit
+    /// Adds to `commit` the implicit acceptance of delivered requests for `name` that asked
+    /// for exactly `value` (a provider publishing the requested value accepts it).
+    pub fn plan_implicit_accept(&self, name: &str, value: &Value, commit: &mut Commit) {
+        self.log.plan_implicit_accept(name, value, commit);
     }
 
-    /// Plans a provider write: one version for the whole batch if anything changed; a write
-    /// that only extends TTLs (same value, metadata and TTL duration) makes no version, but the
-    /// new expiry is still persisted.
-    pub fn plan_set_registers(
-        &self,
-        now: Millis,
-        actor: &str,
-        writes: Vec<RegisterWrite>,
-    ) -> Commit {
-        let version = self.meta.head + 1;
-        let mut history = Vec::new();
-        let mut puts = Vec::with_capacity(writes.len());
-        let mut changed = Vec::new();
-        let mut implicit = Commit::default();
-        for w in writes {
-            let old = self.entries.get(&w.name);
-            // Value and metadata decide whether consumers see a change; a new TTL duration is
-            // recorded as a version too (history keeps the TTL) but wakes nobody.
-            let same = old.is_some_and(|e| e.same_content(REGISTER_KIND, &w.metadata, &w.value));
-            let same_ttl = old.is_some_and(|e| e.ttl_ms == Some(w.ttl_ms));
-            let entry = Entry {
-                version: match (same && same_ttl, old) {
-                    (true, Some(e)) => e.version,
-                    _ => version,
-                },
-                id: w.name.clone(),
-                kind: REGISTER_KIND.to_string(),
-                meta: w.metadata,
-                data: w.value,
-                ttl_ms: Some(w.ttl_ms),
-                expires_at: Some(now.saturating_add(w.ttl_ms)),
-            };
-            if !(same && same_ttl) {
-                history.push(match old {
-                    Some(b) => Op::update(history_entry(b), history_entry(&entry)),
-                    None => Op::create(history_entry(&entry)),
-                });
-            }
-            self.log
-                .plan_implicit_accept(&w.name, &entry.data, &mut implicit);
-            if !same {
-                changed.push(w.name);
-            }
-            puts.push(entry);
-        }
-        let mut commit = self.version_commit(now, actor, history);
-        commit.put_entries = puts;
-        commit.changed = changed;
-        commit.put_records = implicit.put_records;
-        commit.resolved = implicit.resolved;
-        commit
-    }
-
-    /// Plans the expiry of everything due at `now`: entries (one version, actor `ttl`) and
-    /// change requests (no version). `None` when nothing is due.
-    pub fn plan_expiry(&self, now: Millis) -> Option<Commit> {
-        let mut history = Vec::new();
+    /// Plans the expiry of everything due at `now`: the entries to delete (their pre-images)
+    /// and, in `extra`, the change requests that expire with them (no version). `None` when
+    /// nothing is due.
+    pub fn plan_expiry(&self, now: Millis) -> Option<(Vec<Op>, Commit)> {
+        let mut ops = Vec::new();
         for (t, id) in &self.entry_expiry {
             if *t > now {
                 break;
             }
-            history.push(Op::delete(history_entry(&self.entries[id])));
+            ops.push(Op::delete(history_entry(&self.entries[id])));
         }
-        let mut commit = self.version_commit(now, ACTOR_TTL, history);
-        if let Some(v) = &commit.version {
-            commit.delete_entries = v.changeset.iter().map(|op| op.id.clone()).collect();
-            commit.changed = commit.delete_entries.clone();
-        }
+        let mut extra = Commit {
+            meta: self.meta,
+            ..Commit::default()
+        };
         for (t, name) in &self.request_expiry {
             if *t > now {
                 break;
             }
             let r = &self.requests[name];
-            commit.delete_requests.push(name.clone());
-            commit.resolved.push(r.id);
-            commit.put_records.push(record_of(
+            extra.delete_requests.push(name.clone());
+            extra.resolved.push(r.id);
+            extra.put_records.push(record_of(
                 r,
                 RequestStatus::Expired,
                 Some("no provider took it in time"),
                 r.expires_at,
             ));
         }
-        self.log.plan_expiry(now, &mut commit);
-        (!commit.is_empty()).then_some(commit)
+        self.log.plan_expiry(now, &mut extra);
+        (!ops.is_empty() || !extra.is_empty()).then_some((ops, extra))
     }
 
     /// Plans consumer change requests: the latest request per name wins.
@@ -493,14 +449,10 @@ impl Registry {
             self.insert_entry(e);
         }
         for name in &commit.delete_requests {
-            if let Some(old) = self.requests.remove(name) {
-                self.request_expiry.remove(&(old.expires_at, old.name));
-            }
+            self.remove_request(name);
         }
         for r in commit.put_requests {
-            if let Some(old) = self.requests.remove(&r.name) {
-                self.request_expiry.remove(&(old.expires_at, old.name));
-            }
+            self.remove_request(&r.name);
             self.insert_request(r);
         }
     }
@@ -512,7 +464,15 @@ impl Registry {
         self.entries.insert(e.id.clone(), e);
     }
 
+    fn remove_request(&mut self, name: &str) {
+        if let Some(old) = self.requests.remove(name) {
+            self.request_bytes -= request_bytes(&old);
+            self.request_expiry.remove(&(old.expires_at, old.name));
+        }
+    }
+
     fn insert_request(&mut self, r: PendingRequest) {
+        self.request_bytes += request_bytes(&r);
         self.request_expiry.insert((r.expires_at, r.name.clone()));
         self.requests.insert(r.name.clone(), r);
     }

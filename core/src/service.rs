@@ -1,11 +1,13 @@
 //! The engine a host drives: one registry's state, its store, its held long polls and its
 //! limits. The host passes `now` into every call (the core has no clock), writes nothing
-//! itself, holds the connections of waiting requests, and after each call wakes the waiters
-//! returned by [`Service::take_woken`] and re-arms its alarm at [`Service::next_alarm`].
+//! itself and holds the connections of waiting requests. Every call that can change something
+//! returns a [`Step`]: its value and the [`Effects`] the host carries out (wake held requests,
+//! send stream messages, close connections, arm the alarm).
 
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use crate::config::Limits;
 use crate::duration::Millis;
+use crate::effects::{Effects, Step};
 use crate::history::{Checkpoint, Op, Version};
 use crate::registry::Registry;
 use crate::store::{Commit, Store, StoreError};
@@ -138,13 +140,13 @@ impl<S: Store> Service<S> {
     }
 
     /// Offers an ordered changeset to every listener (operations on non-propagated kinds are
-    /// not offered) and gathers every verdict; any rejection is a 422 listing all reasons and
-    /// the listeners are told to discard.
+    /// not offered) and gathers every verdict; on any rejection the listeners are told to
+    /// discard and every reason is returned.
     pub(crate) fn run_listeners(
         &mut self,
         ops: &[Op],
         index_of: &dyn Fn(&str) -> Option<usize>,
-    ) -> Result<(), ApiError> {
+    ) -> Vec<crate::api::Reason> {
         let ctx =
             crate::listen::TxContext::new(&self.registry, &self.deps, &self.config.patterns, ops);
         let offered: Vec<&Op> = ops
@@ -175,11 +177,10 @@ impl<S: Store> Service<S> {
                 }
             }
         }
-        if reasons.is_empty() {
-            return Ok(());
+        if !reasons.is_empty() {
+            self.listeners_discard();
         }
-        self.listeners_discard();
-        Err(ApiError::refused(422, "rejected", reasons))
+        reasons
     }
 
     /// Tells the listeners a transaction they accepted will not be written.
@@ -236,14 +237,48 @@ impl<S: Store> Service<S> {
         &self.waiters
     }
 
-    /// Whether a store write failed; the host should then reload from its store.
+    /// Whether a store write failed and the state will be reloaded from the store before the
+    /// next call is served.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned
     }
 
-    /// Waiters woken since the last call; the host resumes each of them.
-    pub fn take_woken(&mut self) -> Vec<WaiterId> {
-        std::mem::take(&mut self.woken)
+    /// After a failed store write: reloads the state from the store, in place. Held requests,
+    /// stream sessions and waiter ids are kept (a waiter id is never reused), so held requests
+    /// finish normally. While the store cannot be read, calls answer 503 and the next one
+    /// tries again.
+    pub(crate) fn recover(&mut self) -> Result<(), ApiError> {
+        if !self.poisoned {
+            return Ok(());
+        }
+        let snapshot = self.store.load().map_err(ApiError::storage)?;
+        self.registry = Registry::from_snapshot(snapshot);
+        self.queries = crate::query::QueryCache::new(
+            self.limits.query_cache_entries,
+            self.limits.pattern_cache_entries,
+        );
+        self.reload_config();
+        self.poisoned = false;
+        Ok(())
+    }
+
+    /// The effects of the call that just ran: drains what it queued and reads the alarm.
+    pub(crate) fn effects(&mut self) -> Effects {
+        let close = self.save_dirty_sessions();
+        Effects {
+            wake: std::mem::take(&mut self.woken),
+            send: std::mem::take(&mut self.sessions.out),
+            close,
+            alarm: self.next_alarm(),
+        }
+    }
+
+    /// Wraps a call's value with its effects.
+    pub(crate) fn step<T>(&mut self, value: T) -> Step<T> {
+        Step {
+            value,
+            effects: self.effects(),
+        }
     }
 
     /// When the host's alarm must fire next: the earliest TTL or change-request expiry.
@@ -251,47 +286,67 @@ impl<S: Store> Service<S> {
         self.registry.next_expiry()
     }
 
-    /// Expires everything due at `now` (called on the alarm and before every request, so an
-    /// expired register is never served even if the alarm is late).
-    pub fn on_alarm(&mut self, now: Millis) -> Result<(), ApiError> {
+    /// The alarm fired: expires everything due at `now`.
+    pub fn on_alarm(&mut self, now: Millis) -> Step<Result<(), ApiError>> {
+        let result = self.recover().and_then(|()| self.expire_due(now));
+        self.step(result)
+    }
+
+    /// Expires everything due at `now` (run on the alarm and before every request, so an
+    /// expired entry is never served even if the alarm is late). An expiry is a write of its
+    /// own intent through the pipeline.
+    pub(crate) fn expire_due(&mut self, now: Millis) -> Result<(), ApiError> {
         self.clock = self.clock.max(now);
-        match self.registry.plan_expiry(now) {
-            Some(commit) => self.commit(commit).map(drop),
-            None => Ok(()),
-        }
+        let Some((ops, extra)) = self.registry.plan_expiry(now) else {
+            return Ok(());
+        };
+        let mut w = crate::write::Write::new(
+            crate::write::Intent::Expiry,
+            crate::history::ACTOR_TTL,
+            crate::write::Respond::Nothing,
+        );
+        w.ops = ops;
+        w.extra = extra;
+        self.write(w, now).map(drop)
     }
 
     /// Handles one request at `now`.
-    pub fn handle(&mut self, req: &HttpRequest, now: Millis) -> Reply {
-        let reply = match self.route(req, now) {
+    pub fn handle(&mut self, req: &HttpRequest, now: Millis) -> Step<Reply> {
+        let reply = match self.recover().and_then(|()| self.route(req, now)) {
             Ok(reply) => reply,
             Err(e) => Reply::Respond(e.to_response()),
         };
-        self.stamp(reply)
+        let reply = self.stamp(reply);
+        self.step(reply)
     }
 
     /// Finishes a held long poll (woken or timed out) and forgets the waiter.
-    pub fn resume(&mut self, waiter: WaiterId, now: Millis) -> HttpResponse {
+    pub fn resume(&mut self, waiter: WaiterId, now: Millis) -> Step<HttpResponse> {
         let Some(w) = self.waiters.remove(waiter) else {
-            return ApiError::new(500, "unknown_waiter", "long poll already finished")
-                .to_response();
+            let gone = ApiError::new(500, "unknown_waiter", "long poll already finished");
+            return self.step(gone.to_response());
         };
-        let result = self.on_alarm(now).and_then(|()| match w.kind {
-            WaitKind::Values => Ok(self.values_response(w.names.as_deref())),
-            WaitKind::Requests => self.take_requests_response(w.names.as_deref(), now),
-            WaitKind::Outcome => self.outcome_response(w.names.as_deref()),
-            WaitKind::Tx => self.finish_pending_tx(waiter, now),
-        });
+        let result = self
+            .recover()
+            .and_then(|()| self.expire_due(now))
+            .and_then(|()| match w.kind {
+                WaitKind::Values => Ok(self.values_response(w.names.as_deref())),
+                WaitKind::Requests => self.take_requests_response(w.names.as_deref(), now),
+                WaitKind::Outcome => self.outcome_response(w.names.as_deref()),
+                WaitKind::Tx => self.finish_pending_tx(waiter, now),
+            });
         let response = result.unwrap_or_else(|e| e.to_response());
-        match self.stamp(Reply::Respond(response)) {
+        let response = match self.stamp(Reply::Respond(response)) {
             Reply::Respond(r) => r,
             Reply::Wait { .. } => unreachable!("stamp keeps the variant"),
-        }
+        };
+        self.step(response)
     }
 
     /// Applies a changeset as one version by `actor` at `now` (creates/updates carry the new
-    /// entry). Every operation is checked against the current state first; a changeset that
-    /// does not fit changes nothing. Returns the new head (unchanged if the changeset is empty).
+    /// entry), in the given order, through the write pipeline's checks (no listeners: see the
+    /// policy table). A changeset that does not fit changes nothing. Returns the new head
+    /// (unchanged if the changeset is empty).
     ///
     /// ```
     /// use registry_core::history::Op;
@@ -299,42 +354,34 @@ impl<S: Store> Service<S> {
     /// let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
     /// let e = Entry { id: "a".into(), kind: "k".into(), meta: Default::default(),
     ///                 data: serde_json::json!(1), ttl_ms: None, expires_at: None, version: 0 };
-    /// assert_eq!(svc.commit_changeset(0, "api", vec![Op::create(e)]).unwrap(), 1);
+    /// assert_eq!(svc.commit_changeset(0, "api", vec![Op::create(e)]).value.unwrap(), 1);
     /// ```
     pub fn commit_changeset(
         &mut self,
         now: Millis,
         actor: &str,
         ops: Vec<Op>,
-    ) -> Result<u64, ApiError> {
-        self.registry
-            .check_changeset(&ops)
-            .map_err(|e| ApiError::new(409, "changeset_conflict", e.to_string()))?;
-        Ok(self.commit_ops_as(now, actor, ops)?.0)
-    }
-
-    /// Plans and writes an ordered, checked changeset as one version by `actor`; returns the
-    /// head after it and the changeset as recorded (empty when nothing changed).
-    pub(crate) fn commit_ops_as(
-        &mut self,
-        now: Millis,
-        actor: &str,
-        ops: Vec<Op>,
-    ) -> Result<(u64, crate::history::Changeset), ApiError> {
-        let commit = self.registry.plan_changeset(now, actor, ops);
-        let version = self.commit(commit)?;
-        Ok((
-            self.registry.head(),
-            version.map(|v| v.changeset).unwrap_or_default(),
-        ))
+    ) -> Step<Result<u64, ApiError>> {
+        let mut w = crate::write::Write::new(
+            crate::write::Intent::Changeset,
+            actor,
+            crate::write::Respond::Nothing,
+        );
+        w.ops = ops;
+        let result = self
+            .recover()
+            .and_then(|()| self.write(w, now))
+            .map(|_| self.registry.head());
+        self.step(result)
     }
 
     /// Forgets a held long poll whose client went away (its requests stay pending).
-    pub fn cancel(&mut self, waiter: WaiterId) {
+    pub fn cancel(&mut self, waiter: WaiterId) -> Effects {
         if self.is_pending_tx(waiter) {
             self.drop_pending_tx(waiter);
         }
         self.waiters.remove(waiter);
+        self.effects()
     }
 
     /// Writes a commit to the store, then applies it and wakes whoever it concerns; returns the
@@ -399,7 +446,6 @@ impl<S: Store> Service<S> {
         // The state does not need the version once written: it is taken, not copied.
         let version = commit.version.take();
         let resolved = std::mem::take(&mut commit.resolved);
-        let requested = std::mem::take(&mut commit.requested);
         self.registry.apply(commit);
         let changeset = version.as_ref().map_or(&[][..], |v| &v.changeset[..]);
         if changeset
@@ -424,9 +470,6 @@ impl<S: Store> Service<S> {
             self.fan_out(v);
         }
         self.send_outcomes(&resolved);
-        if !requested.is_empty() && !self.sessions.providers.is_empty() {
-            self.deliver_requests(&requested, self.clock)?;
-        }
         Ok(version)
     }
 
@@ -445,7 +488,7 @@ impl<S: Store> Service<S> {
             let (raw_id, sub) = raw.split_once('/').unwrap_or((raw, ""));
             let id = crate::api::query::percent_decode(raw_id, false)
                 .map_err(|e| ApiError::new(400, "invalid_id", format!("invalid entry id: {e}")))?;
-            self.on_alarm(now)?;
+            self.expire_due(now)?;
             return match (sub, method) {
                 ("dependencies", "GET") => self.v1_dependencies(&id),
                 ("dependencies", _) => not_allowed(),
@@ -460,12 +503,12 @@ impl<S: Store> Service<S> {
         }
         if let Some(rest) = req.path.strip_prefix("/v1/requests") {
             if rest.is_empty() || rest.starts_with('/') {
-                self.on_alarm(now)?;
+                self.expire_due(now)?;
                 return self.v1_requests(method, rest, &req.query, &req.body, now);
             }
         }
         if let Some(v) = req.path.strip_prefix("/v1/versions/") {
-            self.on_alarm(now)?;
+            self.expire_due(now)?;
             return if method == "GET" {
                 self.v1_version(v)
             } else {
@@ -494,7 +537,7 @@ impl<S: Store> Service<S> {
         if !allowed.contains(&method) {
             return not_allowed();
         }
-        self.on_alarm(now)?;
+        self.expire_due(now)?;
         match (path.as_str(), method) {
             ("/consumer", "GET") => self.consumer_get(&req.query, now),
             ("/consumer", _) => self.consumer_put(&req.body, now),

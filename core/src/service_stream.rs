@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::api::ApiError;
 use crate::duration::Millis;
+use crate::effects::{Effects, Step};
 use crate::history::Version;
 use crate::service::Service;
 use crate::store::{Commit, Store};
@@ -17,8 +18,21 @@ use crate::stream::{ConnId, Outgoing, Session, SessionState};
 const BACKLOG_CHUNK: u64 = 256;
 
 impl<S: Store> Service<S> {
-    /// Opens a session for a new connection.
-    pub fn open_session(&mut self, conn: ConnId) -> Result<(), ApiError> {
+    /// Opens a session for a new WebSocket connection; its subscriptions are saved in the
+    /// store as they change, so that it survives the host's eviction or hibernation
+    /// ([`Service::restore_sessions`]).
+    pub fn open_session(&mut self, conn: ConnId) -> Step<Result<(), ApiError>> {
+        let result = self.open_session_inner(conn, true);
+        self.step(result)
+    }
+
+    /// Opens a session; `durable`: its subscriptions are saved in the store (WebSockets; an
+    /// SSE stream ends with the object that serves it, so its session is not saved).
+    pub(crate) fn open_session_inner(
+        &mut self,
+        conn: ConnId,
+        durable: bool,
+    ) -> Result<(), ApiError> {
         if !self.sessions.map.contains_key(&conn) {
             self.check_connection_capacity()?;
         }
@@ -31,13 +45,61 @@ impl<S: Store> Service<S> {
             )));
         }
         self.sessions.map.entry(conn).or_default();
+        if !durable {
+            self.sessions.ephemeral.insert(conn);
+        }
         Ok(())
     }
 
-    /// Restores a session kept by a hibernating host: its watches continue from the current
-    /// head (nothing can have changed while the object was away), its provides and validators
-    /// are active again. Parts that no longer compile are dropped.
-    pub fn restore_session(&mut self, conn: ConnId, state: SessionState) {
+    /// After the host (re)loaded the service: restores the saved sessions of the connections
+    /// still `open` (their watches continue from the current head: nothing changed while the
+    /// object was away), forgets the saved sessions of connections that are gone, and asks
+    /// the host to close open connections whose session cannot be restored.
+    pub fn restore_sessions(&mut self, open: &[ConnId]) -> Step<()> {
+        let mut unrestored: std::collections::BTreeSet<ConnId> = open.iter().copied().collect();
+        // Unreadable sessions: their connections are closed below and their clients resume.
+        if let Ok(saved) = self.store.load_sessions() {
+            for (conn, state) in saved {
+                if unrestored.remove(&conn) {
+                    self.restore_session(conn, state);
+                } else {
+                    self.sessions.dirty.insert(conn);
+                }
+            }
+        }
+        let mut step = self.step(());
+        step.effects.close.extend(unrestored);
+        step
+    }
+
+    /// Writes the subscriptions of every session that changed (or was closed) to the store;
+    /// returns the connections whose session could not be saved (the host closes them and
+    /// their clients resume).
+    pub(crate) fn save_dirty_sessions(&mut self) -> Vec<ConnId> {
+        let mut failed = Vec::new();
+        for conn in std::mem::take(&mut self.sessions.dirty) {
+            if self.sessions.ephemeral.contains(&conn) {
+                if !self.sessions.map.contains_key(&conn) {
+                    self.sessions.ephemeral.remove(&conn);
+                }
+                continue;
+            }
+            let state = self.sessions.map.get(&conn).map(Session::state);
+            if self.store.save_session(conn, state.as_ref()).is_err() && state.is_some() {
+                failed.push(conn);
+            }
+        }
+        for conn in &failed {
+            self.drop_session(*conn);
+            // Forget it in the store too once the store works again.
+            self.sessions.dirty.insert(*conn);
+        }
+        failed
+    }
+
+    /// Restores one saved session: its watches continue from the current head, its provides
+    /// and validators are active again. Parts that no longer compile are dropped.
+    fn restore_session(&mut self, conn: ConnId, state: SessionState) {
         let mut session = Session::default();
         for (id, spec) in state.watches {
             if let Ok(w) = self.compile_watch(&spec) {
@@ -61,10 +123,18 @@ impl<S: Store> Service<S> {
     }
 
     /// Closes a session: its provides and watches end; transactions awaiting its validators'
-    /// verdicts are rejected.
-    pub fn close_session(&mut self, conn: ConnId) {
+    /// verdicts are rejected; its saved subscriptions are forgotten.
+    pub fn close_session(&mut self, conn: ConnId) -> Effects {
+        if self.drop_session(conn) {
+            self.sessions.dirty.insert(conn);
+        }
+        self.effects()
+    }
+
+    /// Ends a session in memory; whether there was one.
+    fn drop_session(&mut self, conn: ConnId) -> bool {
         let Some(session) = self.sessions.map.remove(&conn) else {
-            return;
+            return false;
         };
         for name in &session.provides {
             self.sessions.remove_provider(conn, name);
@@ -72,8 +142,8 @@ impl<S: Store> Service<S> {
         for id in &session.requested {
             self.sessions.requesters.remove(id);
         }
-        self.sessions.dirty.remove(&conn);
         self.validators_gone(conn);
+        true
     }
 
     /// The subscriptions of a session (what a hibernating host keeps with the socket).
@@ -81,21 +151,14 @@ impl<S: Store> Service<S> {
         self.sessions.map.get(&conn).map(Session::state)
     }
 
-    /// Sessions whose [`SessionState`] changed since the last call.
-    pub fn take_dirty_sessions(&mut self) -> Vec<ConnId> {
-        std::mem::take(&mut self.sessions.dirty)
-            .into_iter()
-            .collect()
-    }
-
-    /// Messages to send, in order.
-    pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
-        std::mem::take(&mut self.sessions.out)
-    }
-
     /// Handles one text message of a session at `now`; the reply (`ok`/`error`) and anything
-    /// else it causes are queued for [`Service::take_outgoing`].
-    pub fn on_message(&mut self, conn: ConnId, text: &str, now: Millis) {
+    /// else it causes are in the effects.
+    pub fn on_message(&mut self, conn: ConnId, text: &str, now: Millis) -> Effects {
+        self.message(conn, text, now);
+        self.effects()
+    }
+
+    fn message(&mut self, conn: ConnId, text: &str, now: Millis) {
         if !self.sessions.map.contains_key(&conn) {
             return;
         }
@@ -115,7 +178,8 @@ impl<S: Store> Service<S> {
             Err((reference, e)) => (reference, Err(e)),
             Ok(incoming) => {
                 let r = self
-                    .on_alarm(now)
+                    .recover()
+                    .and_then(|()| self.expire_due(now))
                     .and_then(|()| self.dispatch(conn, incoming.msg, now));
                 (incoming.reference, r)
             }
@@ -413,13 +477,18 @@ impl<S: Store> Service<S> {
                 .plan_take_requests(Some(&wanted), now, self.limits.request_ttl_ms);
         self.commit(commit)?;
         for r in taken {
-            if let Some(conn) = self.sessions.provider_of(&r.name) {
-                let msg = json!({"type": "request", "request": r.id, "name": r.name,
-                                 "value": r.value});
-                self.sessions.send(conn, "request", None, &msg);
-            }
+            self.send_request(&r);
         }
         Ok(())
+    }
+
+    /// Sends a delivered change request to the newest session providing its name.
+    pub(crate) fn send_request(&mut self, r: &crate::entry::PendingRequest) {
+        if let Some(conn) = self.sessions.provider_of(&r.name) {
+            let msg = json!({"type": "request", "request": r.id, "name": r.name,
+                             "value": r.value});
+            self.sessions.send(conn, "request", None, &msg);
+        }
     }
 }
 

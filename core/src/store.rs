@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::entry::{Entry, PendingRequest, RequestRecord};
 use crate::history::{Checkpoint, Version};
+use crate::stream::{ConnId, SessionState};
 
 /// Registry-wide counters, persisted with every commit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +109,15 @@ pub trait Store: HistoryStore {
     /// Writes one commit atomically (state, version, checkpoint, fold): either all of it is
     /// durable or none of it.
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError>;
+    /// Saves the subscriptions of a stream connection (`None`: forgets them). Written on its
+    /// own, outside commits: a session is not registry state.
+    fn save_session(
+        &mut self,
+        conn: ConnId,
+        state: Option<&SessionState>,
+    ) -> Result<(), StoreError>;
+    /// Every saved session.
+    fn load_sessions(&self) -> Result<Vec<(ConnId, SessionState)>, StoreError>;
 }
 
 /// An in-memory [`Store`] for the native harness and tests. Cloning it is how a test keeps the
@@ -120,14 +130,20 @@ pub struct MemStore {
     records: BTreeMap<u64, RequestRecord>,
     versions: BTreeMap<u64, Version>,
     checkpoints: BTreeMap<u64, Checkpoint>,
+    sessions: BTreeMap<ConnId, SessionState>,
     /// When set, the next commit fails (fault injection).
     pub fail_next_commit: bool,
+    /// While set, every write and every load fails (a storage outage, fault injection).
+    pub broken: bool,
     /// Number of successful commits (for tests).
     pub commits: u64,
 }
 
 impl Store for MemStore {
     fn load(&self) -> Result<Snapshot, StoreError> {
+        if self.broken {
+            return Err(StoreError("injected outage".into()));
+        }
         Ok(Snapshot {
             meta: self.meta,
             entries: self.entries.values().cloned().collect(),
@@ -137,7 +153,7 @@ impl Store for MemStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        if std::mem::take(&mut self.fail_next_commit) {
+        if std::mem::take(&mut self.fail_next_commit) || self.broken {
             return Err(StoreError("injected failure".into()));
         }
         self.meta = commit.meta;
@@ -172,6 +188,28 @@ impl Store for MemStore {
         }
         self.commits += 1;
         Ok(())
+    }
+
+    fn save_session(
+        &mut self,
+        conn: ConnId,
+        state: Option<&SessionState>,
+    ) -> Result<(), StoreError> {
+        if self.broken {
+            return Err(StoreError("injected outage".into()));
+        }
+        match state {
+            Some(s) => self.sessions.insert(conn, s.clone()),
+            None => self.sessions.remove(&conn),
+        };
+        Ok(())
+    }
+
+    fn load_sessions(&self) -> Result<Vec<(ConnId, SessionState)>, StoreError> {
+        if self.broken {
+            return Err(StoreError("injected outage".into()));
+        }
+        Ok(self.sessions.iter().map(|(c, s)| (*c, s.clone())).collect())
     }
 }
 

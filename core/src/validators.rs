@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::api::v1_entries::ACTOR_API;
 use crate::api::{ApiError, HttpResponse, Reason};
 use crate::duration::Millis;
 use crate::history::Op;
@@ -15,33 +14,20 @@ use crate::service::{Reply, Service};
 use crate::store::Store;
 use crate::stream::ConnId;
 use crate::waiters::{WaitKind, WaiterId};
-
-/// How the response of a held transaction is shaped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Respond {
-    /// `POST /v1/tx`: `{"version","changeset"}`.
-    Tx,
-    /// `PUT /v1/entries/{id}`: the entry (201 if created).
-    Put {
-        /// The entry.
-        id: String,
-        /// Whether it did not exist.
-        created: bool,
-    },
-    /// `DELETE /v1/entries/{id}`: `{"version"}`.
-    Delete,
-}
+use crate::write::Write;
 
 /// A transaction waiting for remote verdicts.
 #[derive(Debug)]
 pub struct PendingTx {
-    ops: Vec<Op>,
-    /// Entry ids in request order (for the `op` index of reasons).
-    order: Vec<String>,
+    /// The write, checked and ordered.
+    write: Write,
     awaiting: BTreeSet<(ConnId, String)>,
+    /// Every reason given so far (local listeners first, then validators).
     reasons: Vec<Reason>,
-    respond: Respond,
 }
+
+/// Validators to ask: (connection, validator id, the matching operations in wire form).
+pub(crate) type Asks = Vec<(ConnId, String, Vec<serde_json::Value>)>;
 
 /// The pending transactions of a registry, by the id of the waiter that holds each; that id
 /// is also the transaction's id on the wire (`tx`).
@@ -53,18 +39,10 @@ fn wire_op(op: &Op) -> serde_json::Value {
 }
 
 impl<S: Store> Service<S> {
-    /// Runs the local listeners on an ordered changeset, then offers it to the matching remote
-    /// validators (holding the request) or, with none, commits it at once.
-    pub(crate) fn finish_ops(
-        &mut self,
-        ops: Vec<Op>,
-        order: Vec<String>,
-        respond: Respond,
-        now: Millis,
-    ) -> Result<Reply, ApiError> {
-        let index_of = |id: &str| order.iter().position(|o| o == id);
-        self.run_listeners(&ops, &index_of)?;
-        let mut asks: Vec<(ConnId, String, Vec<serde_json::Value>)> = Vec::new();
+    /// The remote validators whose criteria match an operation of `ops` (entries of
+    /// non-propagated kinds are never offered).
+    pub(crate) fn validator_asks(&self, ops: &[Op]) -> Asks {
+        let mut asks = Vec::new();
         for (conn, session) in &self.sessions.map {
             for (vid, (_, criteria)) in &session.validators {
                 let matching: Vec<serde_json::Value> = ops
@@ -82,11 +60,23 @@ impl<S: Store> Service<S> {
                 }
             }
         }
-        if asks.is_empty() {
-            return Ok(Reply::Respond(self.commit_ops(ops, &respond, now)?));
-        }
+        asks
+    }
+
+    /// Holds a write until every asked validator decided (or the timeout): `validate`
+    /// messages go out and the request waits. `reasons` are the local listeners' rejections
+    /// so far: the validators are asked all the same, so that the caller gets every reason.
+    pub(crate) fn hold_for_validators(
+        &mut self,
+        write: Write,
+        asks: Asks,
+        reasons: Vec<Reason>,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         if self.waiters.len() >= self.limits.max_waiters {
-            self.listeners_discard();
+            if reasons.is_empty() {
+                self.listeners_discard();
+            }
             return Err(ApiError::capacity(format!(
                 "too many requests held (limit {}); retry later",
                 self.limits.max_waiters
@@ -106,37 +96,12 @@ impl<S: Store> Service<S> {
         self.pending_tx.insert(
             tx,
             PendingTx {
-                ops,
-                order,
+                write,
                 awaiting,
-                reasons: Vec::new(),
-                respond,
+                reasons,
             },
         );
         Ok(Reply::Wait { waiter, deadline })
-    }
-
-    /// Writes an accepted changeset as one version and shapes the response.
-    fn commit_ops(
-        &mut self,
-        ops: Vec<Op>,
-        respond: &Respond,
-        now: Millis,
-    ) -> Result<HttpResponse, ApiError> {
-        let (version, changeset) = self.commit_ops_as(now, ACTOR_API, ops)?;
-        if !changeset.is_empty() {
-            self.listeners_committed(version);
-        }
-        Ok(match respond {
-            Respond::Tx => {
-                HttpResponse::json(200, &json!({"version": version, "changeset": changeset}))
-            }
-            Respond::Put { id, created } => {
-                let e = self.registry.get(id);
-                HttpResponse::json(if *created { 201 } else { 200 }, &json!(e))
-            }
-            Respond::Delete => HttpResponse::json(200, &json!({ "version": version })),
-        })
     }
 
     /// A validator's verdict.
@@ -266,12 +231,13 @@ impl<S: Store> Service<S> {
             self.listeners_discard();
             return Err(ApiError::refused(422, "rejected", p.reasons));
         }
-        let changed: Vec<Reason> = p
+        let w = p.write;
+        let changed: Vec<Reason> = w
             .ops
             .iter()
             .filter(|op| self.registry.get(&op.id).map(history_entry) != op.before)
             .map(|op| Reason {
-                op: p.order.iter().position(|o| *o == op.id),
+                op: w.index_of(&op.id),
                 id: Some(op.id.clone()),
                 listener: None,
                 reason: format!("{:?} changed while validators were deciding", op.id),
@@ -287,8 +253,11 @@ impl<S: Store> Service<S> {
             .with_reasons(changed));
         }
         // The state is as the validators saw it; the local listeners look again all the same.
-        let index_of = |id: &str| p.order.iter().position(|o| o == id);
-        self.run_listeners(&p.ops, &index_of)?;
-        self.commit_ops(p.ops, &p.respond, now)
+        let index_of = |id: &str| w.index_of(id);
+        let reasons = self.run_listeners(&w.ops, &index_of);
+        if !reasons.is_empty() {
+            return Err(ApiError::refused(422, "rejected", reasons));
+        }
+        self.commit_write(w, true, now)
     }
 }

@@ -12,13 +12,14 @@
 //! assert_eq!(h.result(&poll).unwrap().json_body()["registers"]["a"]["value"], 1);
 //! ```
 
+pub mod fuzz;
 pub mod query_fuzz;
 
 use std::collections::{BTreeMap, HashMap};
 
 use registry_core::stream::ConnId;
 use registry_core::{
-    HttpRequest, HttpResponse, Limits, MemStore, Millis, Reply, Service, WaiterId,
+    Effects, HttpRequest, HttpResponse, Limits, MemStore, Millis, Reply, Service, WaiterId,
 };
 use serde_json::Value;
 
@@ -45,6 +46,10 @@ pub struct Harness {
     lost: Vec<WaiterId>,
     /// Messages received by each open stream connection, not yet taken.
     inbox: BTreeMap<ConnId, Vec<Value>>,
+    /// Connections the service asked the host to close.
+    closed: Vec<ConnId>,
+    /// The alarm as the last effects set it.
+    alarm: Option<Millis>,
 }
 
 impl Default for Harness {
@@ -69,6 +74,8 @@ impl Harness {
             finished: HashMap::new(),
             lost: Vec::new(),
             inbox: BTreeMap::new(),
+            closed: Vec::new(),
+            alarm: None,
         }
     }
 
@@ -90,8 +97,8 @@ impl Harness {
     /// Sends a request; long polls come back as [`Ticket::Held`].
     pub fn start(&mut self, method: &str, target: &str, body: &str) -> Ticket {
         let req = HttpRequest::new(method, target, body);
-        let reply = self.svc.handle(&req, self.now);
-        let ticket = match reply {
+        let step = self.svc.handle(&req, self.now);
+        let ticket = match step.value {
             Reply::Respond(r) => Ticket::Done(r),
             Reply::Wait { waiter, deadline } => {
                 assert!(deadline >= self.now, "a deadline in the past");
@@ -99,7 +106,7 @@ impl Harness {
                 Ticket::Held(waiter)
             }
         };
-        self.settle();
+        self.carry_out(step.effects);
         ticket
     }
 
@@ -159,7 +166,7 @@ impl Harness {
     pub fn advance(&mut self, ms: Millis) {
         let target = self.now + ms;
         loop {
-            let next_alarm = self.svc.next_alarm();
+            let next_alarm = self.alarm;
             let next_deadline = self.held.values().min().copied();
             let next = match (next_alarm, next_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -168,8 +175,9 @@ impl Harness {
             match next {
                 Some(t) if t <= target => {
                     self.now = self.now.max(t);
-                    self.svc.on_alarm(self.now).expect("expiry commits");
-                    self.settle();
+                    let step = self.svc.on_alarm(self.now);
+                    step.value.expect("expiry commits");
+                    self.carry_out(step.effects);
                     let due: Vec<WaiterId> = self
                         .held
                         .iter()
@@ -194,75 +202,106 @@ impl Harness {
         self.held.clear();
         self.inbox.clear();
         self.svc = Service::load(store, self.limits.clone()).expect("store reloads");
+        // Every connection is gone: their saved sessions are forgotten.
+        let step = self.svc.restore_sessions(&[]);
+        self.carry_out(step.effects);
     }
 
     /// Opens a stream connection (a WebSocket).
     pub fn connect(&mut self, conn: ConnId) {
-        self.svc.open_session(conn).expect("session opens");
+        let step = self.svc.open_session(conn);
+        step.value.expect("session opens");
         self.inbox.insert(conn, Vec::new());
+        self.carry_out(step.effects);
+    }
+
+    /// Opens an SSE stream (`GET /v1/watch?<query>`, with a `Last-Event-ID`) on a new
+    /// connection; its messages arrive in the connection's inbox like a socket's.
+    pub fn open_sse(
+        &mut self,
+        conn: ConnId,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<(), registry_core::ApiError> {
+        self.inbox.insert(conn, Vec::new());
+        let step = self.svc.open_watch(conn, query, last_event_id, self.now);
+        if step.value.is_err() {
+            self.inbox.remove(&conn);
+        }
+        self.carry_out(step.effects);
+        step.value
     }
 
     /// Sends one message on a connection (a JSON value, or any text).
     pub fn send(&mut self, conn: ConnId, msg: impl ToString) {
-        self.svc.on_message(conn, &msg.to_string(), self.now);
-        self.settle();
+        let effects = self.svc.on_message(conn, &msg.to_string(), self.now);
+        self.carry_out(effects);
     }
 
     /// Takes the messages a connection received since the last call; the connection must be
     /// open (a closed or never opened one panics rather than reading as "nothing received").
     pub fn take(&mut self, conn: ConnId) -> Vec<Value> {
-        self.settle();
         std::mem::take(self.inbox.get_mut(&conn).expect("connection is open"))
     }
 
     /// Closes a connection.
     pub fn disconnect(&mut self, conn: ConnId) {
-        self.svc.close_session(conn);
+        let effects = self.svc.close_session(conn);
         self.inbox.remove(&conn);
-        self.settle();
+        self.carry_out(effects);
     }
 
-    /// The object is evicted and comes back (hibernation): the store is reloaded and every
-    /// open connection's session is restored from its saved state; the sockets stay open.
+    /// The object is evicted and comes back (hibernation): the service is reloaded from the
+    /// store and the sessions of the open connections are restored from what the store saved
+    /// of them; the sockets stay open.
     pub fn hibernate(&mut self) {
         assert!(
             self.held.is_empty(),
             "a held request keeps the object in memory"
         );
-        let states: Vec<_> = self
-            .inbox
-            .keys()
-            .map(|c| (*c, self.svc.session_state(*c).unwrap_or_default()))
-            .collect();
+        let open: Vec<ConnId> = self.inbox.keys().copied().collect();
         let store = self.svc.store().clone();
         self.svc = Service::load(store, self.limits.clone()).expect("store reloads");
-        for (conn, state) in states {
-            self.svc.restore_session(conn, state);
+        let step = self.svc.restore_sessions(&open);
+        self.carry_out(step.effects);
+    }
+
+    /// Whether the service asked the host to close a connection.
+    pub fn was_closed(&self, conn: ConnId) -> bool {
+        self.closed.contains(&conn)
+    }
+
+    /// Carries out what a call asked of the host, and what that causes in turn: messages go
+    /// to their connections' inboxes, closed connections end, the alarm is kept, woken held
+    /// requests are resumed (in order).
+    fn carry_out(&mut self, effects: Effects) {
+        let mut queue = std::collections::VecDeque::from([effects]);
+        while let Some(e) = queue.pop_front() {
+            for m in e.send {
+                if let Some(inbox) = self.inbox.get_mut(&m.conn) {
+                    inbox.push(serde_json::from_str(&m.text).expect("messages are JSON"));
+                }
+            }
+            for c in e.close {
+                self.inbox.remove(&c);
+                self.closed.push(c);
+            }
+            self.alarm = e.alarm;
+            for id in e.wake {
+                if self.held.remove(&id).is_some() {
+                    let step = self.svc.resume(id, self.now);
+                    self.finished.insert(id, (self.now, step.value));
+                    queue.push_back(step.effects);
+                }
+            }
         }
     }
 
     fn resume(&mut self, id: WaiterId) {
         if self.held.remove(&id).is_some() {
-            let r = self.svc.resume(id, self.now);
-            self.finished.insert(id, (self.now, r));
-            self.settle();
-        }
-    }
-
-    fn settle(&mut self) {
-        loop {
-            for m in self.svc.take_outgoing() {
-                if let Some(inbox) = self.inbox.get_mut(&m.conn) {
-                    inbox.push(serde_json::from_str(&m.text).expect("messages are JSON"));
-                }
-            }
-            let woken = self.svc.take_woken();
-            if woken.is_empty() {
-                break;
-            }
-            for id in woken {
-                self.resume(id);
-            }
+            let step = self.svc.resume(id, self.now);
+            self.finished.insert(id, (self.now, step.value));
+            self.carry_out(step.effects);
         }
     }
 }

@@ -4,6 +4,5 @@
 
 mod query {
     mod cache;
-    mod fuzz_regressions;
     mod golden;
 }

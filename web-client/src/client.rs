@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Promise;
-use registry_core::duration::{nanos_to_millis_ceil, parse_go_duration};
+use registry_core::duration::{parse_go_duration, positive_millis};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -52,11 +52,7 @@ fn option_string(options: &JsValue, key: &str) -> Result<Option<String>, JsValue
 /// Parses a positive Go-style duration (`"10s"`, `"500ms"`) into milliseconds.
 fn positive_duration(text: &str, what: &str) -> Result<u64, JsValue> {
     let nanos = parse_go_duration(text).map_err(|e| error(format!("{what}: {e}")))?;
-    let ms = nanos_to_millis_ceil(nanos);
-    if ms <= 0 {
-        return Err(error(format!("{what} must be positive, got {text:?}")));
-    }
-    Ok(ms as u64)
+    positive_millis(nanos).ok_or_else(|| error(format!("{what} must be positive, got {text:?}")))
 }
 
 #[wasm_bindgen]

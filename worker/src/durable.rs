@@ -7,8 +7,12 @@
 //! - A long poll is a future parked on a oneshot channel raced against a timer; the request
 //!   that changes something wakes it directly (no polling loop).
 //! - WebSockets are accepted with the hibernation API: the object may be evicted while they
-//!   stay open; each socket's subscriptions are in its attachment and are restored into the
-//!   service whenever it is (re)loaded. SSE watches are response bodies fed by a channel.
+//!   stay open; each socket's attachment holds only its connection id, its subscriptions are
+//!   saved in SQLite by the core and restored whenever the service is loaded. SSE watches are
+//!   response bodies fed by a channel.
+//! - Every call into the core returns its effects as one value ([`Effects`]), carried out by
+//!   [`RegistryObject::carry_out`]: wake held requests, send messages, close connections, arm
+//!   the alarm.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -17,8 +21,8 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use registry_core::api::split_registry;
-use registry_core::stream::{ConnId, SessionState};
-use registry_core::{HttpRequest, HttpResponse, Limits, Reply, Service, WaiterId};
+use registry_core::stream::ConnId;
+use registry_core::{Effects, HttpRequest, HttpResponse, Limits, Reply, Service, Store, WaiterId};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use worker::{
@@ -72,42 +76,86 @@ fn limits_from_env(env: &Env) -> Limits {
 }
 
 impl RegistryObject {
-    /// Runs `f` on the service, loading it from storage first if needed (first use, or after a
-    /// failed write poisoned it).
+    /// Runs `f` on the service, loading it from storage on first use (a failed store write
+    /// later is recovered by the core itself, in place: held requests keep their waiters).
     fn with_service<T>(&self, f: impl FnOnce(&mut Service<SqlStore>) -> T) -> Result<T> {
-        let mut slot = self.service.borrow_mut();
-        if slot.as_ref().is_none_or(|s| s.is_poisoned()) {
-            let store = SqlStore::open(self.state.storage()).map_err(|e| e.to_string())?;
-            let mut svc = Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
-            // Waiters of a discarded service can never be resumed: release their requests.
-            self.held.borrow_mut().clear();
-            self.restore_sockets(&mut svc);
-            *slot = Some(svc);
+        let restored = {
+            let mut slot = self.service.borrow_mut();
+            let restored = if slot.is_none() {
+                let store = SqlStore::open(self.state.storage()).map_err(|e| e.to_string())?;
+                let mut svc =
+                    Service::load(store, self.limits.clone()).map_err(|e| e.to_string())?;
+                let effects = self.restore_sockets(&mut svc);
+                *slot = Some(svc);
+                Some(effects)
+            } else {
+                None
+            };
+            let value = f(slot.as_mut().expect("loaded above"));
+            (value, restored)
+        };
+        if let Some(effects) = restored.1 {
+            self.carry_out_now(effects);
         }
-        Ok(f(slot.as_mut().expect("loaded above")))
+        Ok(restored.0)
     }
 
-    /// After every call into the service: wake the long polls it woke (outside any borrow),
-    /// then make sure the alarm fires at the next expiry.
-    async fn settle(&self) -> Result<()> {
-        self.flush()?;
-        let (woken, next) = self.with_service(|s| (s.take_woken(), s.next_alarm()))?;
-        for id in woken {
-            if let Some(tx) = self.held.borrow_mut().remove(&id) {
-                let _ = tx.send(());
-            }
-        }
-        if let Some(at) = next {
-            if self.alarm_at.get().is_none_or(|cur| at < cur) {
-                let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-                self.state
-                    .storage()
-                    .set_alarm(ScheduledTime::new(when))
-                    .await?;
-                self.alarm_at.set(Some(at));
-            }
-        }
+    /// Carries out what a call into the core asked: messages go to the outbox (sent in order
+    /// right after this event), connections are closed, held requests woken, and the alarm
+    /// armed at the next expiry. Connections the outbox found gone end their sessions, whose
+    /// effects are carried out in turn.
+    async fn carry_out(&self, effects: Effects) -> Result<()> {
+        let alarm = effects.alarm;
+        self.carry_out_now(effects);
+        self.arm_alarm(alarm).await;
         Ok(())
+    }
+
+    /// The synchronous part of [`Self::carry_out`] (everything but the alarm).
+    fn carry_out_now(&self, effects: Effects) {
+        let mut pending = vec![effects];
+        while let Some(e) = pending.pop() {
+            for c in &e.close {
+                if let Some(Conn::Ws(ws)) = self.conns.borrow_mut().remove(c) {
+                    let _ = ws.close(Some(1011), Some("session lost: reconnect and resume"));
+                }
+            }
+            self.outbox.push(&self.conns.borrow(), e.send);
+            for id in e.wake {
+                if let Some(tx) = self.held.borrow_mut().remove(&id) {
+                    let _ = tx.send(());
+                }
+            }
+            for c in self.outbox.take_gone() {
+                self.conns.borrow_mut().remove(&c);
+                if let Some(svc) = self.service.borrow_mut().as_mut() {
+                    pending.push(svc.close_session(c));
+                }
+            }
+        }
+        self.outbox.schedule();
+    }
+
+    /// Makes sure the alarm fires at `at` (or earlier). A failure is logged and retried after
+    /// the next event; it never fails the request that caused it.
+    async fn arm_alarm(&self, at: Option<u64>) {
+        let Some(at) = at else { return };
+        if self.alarm_at.get().is_some_and(|cur| cur <= at) {
+            return;
+        }
+        let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        match self
+            .state
+            .storage()
+            .set_alarm(ScheduledTime::new(when))
+            .await
+        {
+            Ok(()) => self.alarm_at.set(Some(at)),
+            Err(e) => {
+                worker::console_error!("setting the alarm at {at} failed: {e}");
+                self.alarm_at.set(None);
+            }
+        }
     }
 
     /// Parks a long poll until its waiter is woken, its deadline passes or its client goes
@@ -136,12 +184,13 @@ impl RegistryObject {
         self.held.borrow_mut().remove(&waiter);
         if client_gone {
             // Nobody will read the answer: forget the waiter so that it takes no change request.
-            self.with_service(|s| s.cancel(waiter))?;
+            let effects = self.with_service(|s| s.cancel(waiter))?;
+            self.carry_out(effects).await?;
             return Ok(HttpResponse::empty(499));
         }
-        let response = self.with_service(|s| s.resume(waiter, now()))?;
-        self.settle().await?;
-        Ok(response)
+        let step = self.with_service(|s| s.resume(waiter, now()))?;
+        self.carry_out(step.effects).await?;
+        Ok(step.value)
     }
 }
 
@@ -172,8 +221,8 @@ impl worker::DurableObject for RegistryObject {
             WebSocketIncomingMessage::String(s) => s,
             WebSocketIncomingMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
         };
-        self.with_service(|s| s.on_message(att.conn, &text, now()))?;
-        self.settle().await
+        let effects = self.with_service(|s| s.on_message(att.conn, &text, now()))?;
+        self.carry_out(effects).await
     }
 
     async fn websocket_close(
@@ -212,10 +261,12 @@ impl worker::DurableObject for RegistryObject {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(None);
-        let result = self.with_service(|s| s.on_alarm(now()))?;
-        self.settle().await?;
-        if let Err(e) = result {
-            return Err(worker::Error::RustError(e.to_string()));
+        let step = self.with_service(|s| s.on_alarm(now()))?;
+        self.carry_out(step.effects).await?;
+        if let Err(e) = step.value {
+            // The runtime retries a failed alarm with backoff.
+            worker::console_error!("expiry failed: {e}");
+            return Err(worker::Error::RustError("expiry failed".into()));
         }
         Response::ok("")
     }
@@ -223,7 +274,8 @@ impl worker::DurableObject for RegistryObject {
 
 impl RegistryObject {
     async fn serve(&self, mut req: Request) -> Result<Response> {
-        self.flush()?; // closes the sessions of streams found gone: their slots are free again
+        // Close the sessions of streams found gone: their slots are free again.
+        self.carry_out_now(Effects::default());
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
         let mut http = match from_request(&mut req, max_body).await? {
             Ok(http) => http,
@@ -239,8 +291,8 @@ impl RegistryObject {
         if http.path == "/v1/watch" && http.method == "GET" {
             return self.open_event_stream(&req, &http).await;
         }
-        let reply = self.with_service(|s| s.handle(&http, now()))?;
-        let parked = match reply {
+        let step = self.with_service(|s| s.handle(&http, now()))?;
+        let parked = match step.value {
             Reply::Respond(r) => Err(r),
             Reply::Wait { waiter, deadline } => {
                 let (tx, rx) = oneshot::channel();
@@ -248,7 +300,7 @@ impl RegistryObject {
                 Ok((waiter, deadline, rx))
             }
         };
-        self.settle().await?;
+        self.carry_out(step.effects).await?;
         let response = match parked {
             Err(r) => r,
             Ok((waiter, deadline, rx)) => {
@@ -268,53 +320,33 @@ impl RegistryObject {
     }
 
     /// Puts every open WebSocket (as the runtime lists them, hibernated or not) back into a
-    /// freshly loaded service, from their attachments.
-    fn restore_sockets(&self, svc: &mut Service<SqlStore>) {
+    /// freshly loaded service: the core restores their sessions from SQLite. A socket accepted
+    /// by an older version carries its subscriptions in its attachment: they are saved first.
+    fn restore_sockets(&self, svc: &mut Service<SqlStore>) -> Effects {
         let mut conns = self.conns.borrow_mut();
         // SSE sessions lived only in the discarded service: end their streams.
         conns.retain(|_, c| matches!(c, Conn::Ws(_)));
+        let mut open = Vec::new();
         for ws in self.state.get_websockets() {
             if let Some(att) = read_attachment(&ws) {
-                svc.restore_session(att.conn, att.state);
+                if let Some(state) = &att.state {
+                    if svc.store_mut().save_session(att.conn, Some(state)).is_ok() {
+                        let _ = ws.serialize_attachment(encode_attachment(att.conn));
+                    }
+                }
                 self.next_conn.set(self.next_conn.get().max(att.conn + 1));
                 conns.insert(att.conn, Conn::Ws(ws));
+                open.push(att.conn);
             }
         }
-    }
-
-    /// Sends what the service queued, saves changed session states into socket attachments,
-    /// and closes the sessions of connections found gone.
-    fn flush(&self) -> Result<()> {
-        let (out, dirty) = self.with_service(|s| {
-            let dirty: Vec<(ConnId, SessionState)> = s
-                .take_dirty_sessions()
-                .into_iter()
-                .filter_map(|c| s.session_state(c).map(|st| (c, st)))
-                .collect();
-            (s.take_outgoing(), dirty)
-        })?;
-        {
-            let conns = self.conns.borrow();
-            for (c, st) in &dirty {
-                if let Some(Conn::Ws(ws)) = conns.get(c) {
-                    ws.serialize_attachment(encode_attachment(*c, st))?;
-                }
-            }
-            self.outbox.push(&conns, out);
-        }
-        self.outbox.schedule();
-        for c in self.outbox.take_gone() {
-            self.conns.borrow_mut().remove(&c);
-            self.with_service(|s| s.close_session(c))?;
-        }
-        Ok(())
+        svc.restore_sessions(&open).effects
     }
 
     async fn socket_gone(&self, ws: &WebSocket) -> Result<()> {
         if let Some(att) = read_attachment(ws) {
             self.conns.borrow_mut().remove(&att.conn);
-            self.with_service(|s| s.close_session(att.conn))?;
-            self.settle().await?;
+            let effects = self.with_service(|s| s.close_session(att.conn))?;
+            self.carry_out(effects).await?;
         }
         Ok(())
     }
@@ -333,14 +365,16 @@ impl RegistryObject {
         // Loads the service (restoring hibernated sockets) before the id is chosen.
         self.with_service(|_| ())?;
         let conn = self.take_conn_id();
-        if let Err(e) = self.with_service(|s| s.open_session(conn))? {
+        let step = self.with_service(|s| s.open_session(conn))?;
+        if let Err(e) = step.value {
+            self.carry_out_now(step.effects);
             return to_response(e.to_response());
         }
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        pair.server
-            .serialize_attachment(encode_attachment(conn, &SessionState::default()))?;
+        pair.server.serialize_attachment(encode_attachment(conn))?;
         self.conns.borrow_mut().insert(conn, Conn::Ws(pair.server));
+        self.carry_out_now(step.effects);
         Response::from_websocket(pair.client)
     }
 
@@ -350,14 +384,16 @@ impl RegistryObject {
         let last_event_id = req.headers().get("last-event-id")?;
         self.with_service(|_| ())?;
         let conn = self.take_conn_id();
-        let opened = self
-            .with_service(|s| s.open_watch(conn, &http.query, last_event_id.as_deref(), now()))?;
-        if let Err(e) = opened {
-            return to_response(e.to_response());
-        }
         let (tx, rx) = futures_channel::mpsc::unbounded();
         self.conns.borrow_mut().insert(conn, Conn::Sse(tx.clone()));
-        self.settle().await?;
+        let step = self
+            .with_service(|s| s.open_watch(conn, &http.query, last_event_id.as_deref(), now()))?;
+        if let Err(e) = step.value {
+            self.conns.borrow_mut().remove(&conn);
+            self.carry_out(step.effects).await?;
+            return to_response(e.to_response());
+        }
+        self.carry_out(step.effects).await?;
         // The keep-alive also finds streams whose client left: their session is closed at the
         // next event.
         let outbox = self.outbox.clone();

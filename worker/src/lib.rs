@@ -8,6 +8,8 @@
 mod cors;
 mod durable;
 mod http;
+mod sql_chunks;
+mod sql_sessions;
 mod sql_store;
 mod streams;
 

@@ -1,8 +1,11 @@
 //! [`Store`] over the Durable Object's SQLite database. One [`Commit`] is written inside one
-//! `transactionSync`, so a crash never leaves half of it.
+//! `transactionSync`, so a crash never leaves half of it. Versions, checkpoints and request
+//! records may be larger than a row: they are written in pieces (`crate::sql_chunks`).
 
+use crate::sql_chunks::{self, err, int, Head, Owner, Statement};
 use registry_core::history::{Checkpoint, State, Version};
 use registry_core::store::HistoryStore;
+use registry_core::stream::{ConnId, SessionState};
 use registry_core::{Commit, Entry, PendingRequest, RegistryMeta, Snapshot, Store, StoreError};
 use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
@@ -62,17 +65,6 @@ struct MetaRow {
 }
 
 #[derive(Deserialize)]
-struct BodyRow {
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct CheckpointRow {
-    version: f64,
-    state: String,
-}
-
-#[derive(Deserialize)]
 struct EntryRow {
     id: String,
     kind: String,
@@ -103,24 +95,16 @@ fn rows<T: serde::de::DeserializeOwned>(
         .map_err(err)
 }
 
-/// Runs a query selecting one `body` column of JSON text and parses each.
-fn json_bodies<T: serde::de::DeserializeOwned>(
+/// Runs a query selecting `key` and `text` (the first piece of a value of `owner`) and parses
+/// each value read whole.
+fn json_values<T: serde::de::DeserializeOwned>(
     sql: &SqlStorage,
+    owner: Owner,
     query: &str,
     bindings: impl Into<Option<Vec<SqlStorageValue>>>,
 ) -> Result<Vec<T>, StoreError> {
-    rows::<BodyRow>(sql, query, bindings)?
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).map_err(err))
-        .collect()
-}
-
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
-}
-
-fn int(v: u64) -> SqlStorageValue {
-    SqlStorageValue::Integer(v as i64)
+    let heads: Vec<Head> = rows(sql, query, bindings)?;
+    sql_chunks::read_whole(sql, owner, heads)
 }
 
 fn json_text(v: &impl serde::Serialize) -> Result<SqlStorageValue, StoreError> {
@@ -134,6 +118,8 @@ impl SqlStore {
     pub fn open(storage: Storage) -> Result<Self, StoreError> {
         let sql = storage.sql();
         sql.exec(SCHEMA, None).map_err(err)?;
+        sql.exec(crate::sql_sessions::SCHEMA, None).map_err(err)?;
+        sql.exec(sql_chunks::SCHEMA, None).map_err(err)?;
         // Databases created before history existed lack `registry_meta.base`.
         #[derive(Deserialize)]
         struct Column {
@@ -150,9 +136,7 @@ impl SqlStore {
         Ok(SqlStore { storage, sql })
     }
 
-    fn statements(
-        commit: &Commit,
-    ) -> Result<Vec<(&'static str, Vec<SqlStorageValue>)>, StoreError> {
+    fn statements(commit: &Commit) -> Result<Vec<Statement>, StoreError> {
         let mut out = vec![(
             "INSERT INTO registry_meta (id, head, last_delete, next_request_id, base) VALUES (1, ?, ?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET head = excluded.head, last_delete = excluded.last_delete,
@@ -165,27 +149,47 @@ impl SqlStore {
             ],
         )];
         if let Some(v) = &commit.version {
-            out.push((
+            let text = serde_json::to_string(v).map_err(err)?;
+            sql_chunks::write(
+                Owner::Versions,
+                v.version,
+                &text,
                 "INSERT INTO versions (version, body) VALUES (?, ?)",
-                vec![int(v.version), json_text(v)?],
-            ));
+                vec![int(v.version)],
+                vec![],
+                &mut out,
+            );
         }
         if let Some(c) = &commit.checkpoint {
             let entries: Vec<&Entry> = c.state.values().collect();
-            out.push((
+            let text = serde_json::to_string(&entries).map_err(err)?;
+            sql_chunks::write(
+                Owner::Checkpoints,
+                c.version,
+                &text,
                 "INSERT OR REPLACE INTO checkpoints (version, state) VALUES (?, ?)",
-                vec![int(c.version), json_text(&entries)?],
-            ));
+                vec![int(c.version)],
+                vec![],
+                &mut out,
+            );
         }
         if commit.fold {
             out.push((
                 "DELETE FROM versions WHERE version <= ?",
                 vec![int(commit.meta.base)],
             ));
+            out.push(sql_chunks::delete(Owner::Versions, 0, commit.meta.base));
             out.push((
                 "DELETE FROM checkpoints WHERE version < ?",
                 vec![int(commit.meta.base)],
             ));
+            if commit.meta.base > 0 {
+                out.push(sql_chunks::delete(
+                    Owner::Checkpoints,
+                    0,
+                    commit.meta.base - 1,
+                ));
+            }
         }
         for id in &commit.delete_entries {
             out.push(("DELETE FROM entries WHERE id = ?", vec![id.as_str().into()]));
@@ -213,12 +217,19 @@ impl SqlStore {
         }
         for id in &commit.delete_records {
             out.push(("DELETE FROM request_records WHERE id = ?", vec![int(*id)]));
+            out.push(sql_chunks::delete(Owner::Records, *id, *id));
         }
         for r in &commit.put_records {
-            out.push((
+            let text = serde_json::to_string(r).map_err(err)?;
+            sql_chunks::write(
+                Owner::Records,
+                r.id,
+                &text,
                 "INSERT OR REPLACE INTO request_records (id, body) VALUES (?, ?)",
-                vec![int(r.id), json_text(r)?],
-            ));
+                vec![int(r.id)],
+                vec![],
+                &mut out,
+            );
         }
         for r in &commit.put_requests {
             out.push((
@@ -239,16 +250,18 @@ impl SqlStore {
 
 impl SqlStore {
     fn checkpoint(&self, query: &str, v: u64) -> Result<Option<Checkpoint>, StoreError> {
-        let found: Vec<CheckpointRow> = rows(&self.sql, query, vec![int(v)])?;
-        let Some(row) = found.into_iter().next() else {
+        let found: Vec<Head> = rows(&self.sql, query, vec![int(v)])?;
+        let Some(version) = found.first().map(|h| h.key as u64) else {
             return Ok(None);
         };
-        let entries: Vec<Entry> = serde_json::from_str(&row.state).map_err(err)?;
-        let state: State = entries.into_iter().map(|e| (e.id.clone(), e)).collect();
-        Ok(Some(Checkpoint {
-            version: row.version as u64,
-            state,
-        }))
+        let entries: Vec<Vec<Entry>> =
+            sql_chunks::read_whole(&self.sql, Owner::Checkpoints, found)?;
+        let state: State = entries
+            .into_iter()
+            .flatten()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        Ok(Some(Checkpoint { version, state }))
     }
 
     fn version_rows(
@@ -256,35 +269,39 @@ impl SqlStore {
         query: &str,
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<Version>, StoreError> {
-        json_bodies(&self.sql, query, bindings)
+        json_values(&self.sql, Owner::Versions, query, bindings)
     }
 }
 
 impl HistoryStore for SqlStore {
     fn versions(&self, from: u64, to: u64) -> Result<Vec<Version>, StoreError> {
         self.version_rows(
-            "SELECT body FROM versions WHERE version >= ? AND version <= ? ORDER BY version",
+            "SELECT version AS key, body AS text FROM versions WHERE version >= ? AND version <= ?
+             ORDER BY version",
             vec![int(from), int(to)],
         )
     }
 
     fn versions_desc(&self, at_or_below: u64, limit: usize) -> Result<Vec<Version>, StoreError> {
         self.version_rows(
-            "SELECT body FROM versions WHERE version <= ? ORDER BY version DESC LIMIT ?",
+            "SELECT version AS key, body AS text FROM versions WHERE version <= ?
+             ORDER BY version DESC LIMIT ?",
             vec![int(at_or_below.min(i64::MAX as u64)), int(limit as u64)],
         )
     }
 
     fn checkpoint_at_or_below(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
         self.checkpoint(
-            "SELECT version, state FROM checkpoints WHERE version <= ? ORDER BY version DESC LIMIT 1",
+            "SELECT version AS key, state AS text FROM checkpoints WHERE version <= ?
+             ORDER BY version DESC LIMIT 1",
             v,
         )
     }
 
     fn checkpoint_at_or_above(&self, v: u64) -> Result<Option<Checkpoint>, StoreError> {
         self.checkpoint(
-            "SELECT version, state FROM checkpoints WHERE version >= ? ORDER BY version LIMIT 1",
+            "SELECT version AS key, state AS text FROM checkpoints WHERE version >= ?
+             ORDER BY version LIMIT 1",
             v,
         )
     }
@@ -351,9 +368,10 @@ impl Store for SqlStore {
                 expires_at: r.expires_at as u64,
             });
         }
-        let records = json_bodies(
+        let records = json_values(
             &self.sql,
-            "SELECT body FROM request_records ORDER BY id",
+            Owner::Records,
+            "SELECT id AS key, body AS text FROM request_records ORDER BY id",
             None,
         )?;
         Ok(Snapshot {
@@ -365,7 +383,28 @@ impl Store for SqlStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let statements = Self::statements(commit)?;
+        self.transaction(Self::statements(commit)?)
+    }
+
+    fn save_session(
+        &mut self,
+        conn: ConnId,
+        state: Option<&SessionState>,
+    ) -> Result<(), StoreError> {
+        self.transaction(crate::sql_sessions::save_statements(conn, state)?)
+    }
+
+    fn load_sessions(&self) -> Result<Vec<(ConnId, SessionState)>, StoreError> {
+        crate::sql_sessions::load(&self.sql)
+    }
+}
+
+impl SqlStore {
+    /// Runs statements in one `transactionSync`: all of them are durable, or none.
+    fn transaction(
+        &self,
+        statements: Vec<(&'static str, Vec<SqlStorageValue>)>,
+    ) -> Result<(), StoreError> {
         let sql = self.sql.clone();
         // transactionSync rolls every statement back if the callback throws.
         let body = Closure::once_into_js(move || -> Result<JsValue, JsValue> {

@@ -1,5 +1,6 @@
-//! The object's stream connections: hibernatable WebSockets (their session state lives in the
-//! socket attachment, so it survives eviction) and Server-Sent-Events responses (a channel
+//! The object's stream connections: hibernatable WebSockets (their attachment holds their
+//! connection id; their sessions are saved in SQLite, so they survive eviction) and
+//! Server-Sent-Events responses (a channel
 //! feeding the response body). The core decides what to send; this only delivers it.
 
 use std::cell::{Cell, RefCell};
@@ -14,23 +15,21 @@ use registry_core::stream::{ConnId, Outgoing, SessionState};
 use serde::{Deserialize, Serialize};
 use worker::WebSocket;
 
-/// What a WebSocket keeps across hibernation.
+/// What a WebSocket keeps across hibernation: only its connection id (its subscriptions are
+/// saved in SQLite by the core, whatever their size).
 #[derive(Serialize, Deserialize)]
 pub struct Attachment {
     /// The connection id.
     pub conn: ConnId,
-    /// Its subscriptions.
-    #[serde(default)]
-    pub state: SessionState,
+    /// Subscriptions, as sockets accepted by an older version kept them (read once, then
+    /// moved to SQLite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SessionState>,
 }
 
 /// Encodes an attachment as JSON text (numbers keep their digits through structured clone).
-pub fn encode_attachment(conn: ConnId, state: &SessionState) -> String {
-    serde_json::to_string(&Attachment {
-        conn,
-        state: state.clone(),
-    })
-    .expect("session state serializes")
+pub fn encode_attachment(conn: ConnId) -> String {
+    serde_json::to_string(&Attachment { conn, state: None }).expect("an id serializes")
 }
 
 /// Reads a socket's attachment.

@@ -1,5 +1,9 @@
 //! API errors: an HTTP status, a stable machine code and a human message, rendered as
 //! `{"error":{"code":"…","message":"…"}}`.
+//!
+//! A server error (5xx) tells the client only its code and a short generic message: what went
+//! wrong inside (a storage engine's error text, a JS stack trace, a file path, a type name) is
+//! kept in [`ApiError::detail`] for the host's log and never rendered.
 
 use serde_json::json;
 
@@ -19,6 +23,16 @@ pub struct ApiError {
     pub message: String,
     /// Every reason, when several things are wrong at once (transactions).
     pub reasons: Vec<Reason>,
+    /// What went wrong inside, for the log only (server errors); never sent to the client.
+    pub detail: Option<Box<str>>,
+}
+
+/// What a client is told of a server error with `code`: a short message, nothing internal.
+fn server_error_message(code: &str) -> &'static str {
+    match code {
+        "storage_error" => "storage unavailable, nothing was changed; retry",
+        _ => "internal error; retry",
+    }
 }
 
 /// One reason a transaction was refused.
@@ -38,13 +52,21 @@ pub struct Reason {
 }
 
 impl ApiError {
-    /// Builds an error.
+    /// Builds an error. For a server error (status ≥ 500) `message` is internal: it becomes the
+    /// [`detail`](Self::detail) and the client gets a generic message for `code` instead.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let (message, detail) = if status >= 500 {
+            (server_error_message(code).to_string(), Some(message.into()))
+        } else {
+            (message, None)
+        };
         ApiError {
             status,
             code,
-            message: message.into(),
+            message,
             reasons: Vec::new(),
+            detail,
         }
     }
 
@@ -100,13 +122,10 @@ impl ApiError {
         Self::new(429, "capacity_exceeded", detail)
     }
 
-    /// 500 `storage_error`.
+    /// 500 `storage_error`: the client is told to retry; `detail` (the store's error) is kept
+    /// for the log.
     pub fn storage(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            500,
-            "storage_error",
-            format!("storage failed, nothing was changed: {detail}"),
-        )
+        Self::new(500, "storage_error", detail.to_string())
     }
 
     /// The `error` object: `{"code","message","reasons"?}` (plus `status` on streams).
@@ -151,9 +170,14 @@ impl ApiError {
     }
 }
 
+/// `status code: message`, then the internal detail if any: for logs, not for clients.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.code, self.message)
+        write!(f, "{} {}: {}", self.status, self.code, self.message)?;
+        match &self.detail {
+            Some(detail) => write!(f, " ({detail})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -162,5 +186,49 @@ impl std::error::Error for ApiError {}
 impl From<crate::query::parse::QueryError> for ApiError {
     fn from(e: crate::query::parse::QueryError) -> Self {
         ApiError::new(400, "invalid_criterion", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_tell_the_client_nothing_internal() {
+        let inner = "Error: SQLITE_FULL\n    at exec (file:///srv/worker/index.js:12:3)";
+        for e in [
+            ApiError::storage(inner),
+            ApiError::new(500, "internal", inner),
+            ApiError::new(503, "history_corrupt", inner),
+        ] {
+            let body = e.to_response().body;
+            let text = String::from_utf8(body).unwrap();
+            assert!(
+                !text.contains("SQLITE") && !text.contains("file://"),
+                "{text}"
+            );
+            assert!(text.contains(e.code), "{text}");
+            assert_eq!(e.detail.as_deref(), Some(inner));
+            assert!(
+                e.to_string().contains(inner),
+                "the log line keeps the detail"
+            );
+        }
+        assert_eq!(
+            ApiError::storage(inner).message,
+            "storage unavailable, nothing was changed; retry"
+        );
+    }
+
+    #[test]
+    fn client_errors_keep_their_message() {
+        let e = ApiError::new(400, "invalid_request", "ttl: bad");
+        assert_eq!(
+            (e.message.as_str(), e.detail.as_deref()),
+            ("ttl: bad", None)
+        );
+        assert!(String::from_utf8(e.to_response().body)
+            .unwrap()
+            .contains("ttl: bad"));
     }
 }

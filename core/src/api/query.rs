@@ -143,7 +143,32 @@ mod tests {
             parse_poll_params("wait=invalid").unwrap_err().code,
             "invalid_wait"
         );
+        // The ends of the duration range: positive (capped later) or at once, never wrapped.
+        for top in ["9223372036854775807ns", "2562047h47m16.854775807s"] {
+            let wait = parse_poll_params(&format!("wait={top}")).unwrap().wait_ms;
+            assert_eq!(wait, 9_223_372_036_855, "{top}");
+        }
+        let bottom = parse_poll_params("wait=-2562047h47m16.854775808s").unwrap();
+        assert!(bottom.wait_ms < 0);
+        assert_eq!(
+            parse_poll_params("wait=2562047h47m16.854775808s")
+                .unwrap_err()
+                .code,
+            "invalid_wait"
+        );
         assert_eq!(parse_poll_params("since=7").unwrap().since, Some(7));
+        assert_eq!(
+            parse_poll_params("since=18446744073709551615")
+                .unwrap()
+                .since,
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            parse_poll_params("since=18446744073709551616")
+                .unwrap_err()
+                .code,
+            "invalid_since"
+        );
         assert_eq!(
             parse_poll_params("since=-1").unwrap_err().code,
             "invalid_since"

@@ -7,11 +7,14 @@ use super::http::HttpResponse;
 use super::query::{parse_poll_params, PollParams};
 use super::register_body::{decode_consumer_put, decode_provider_put, ProviderItem};
 use crate::duration::Millis;
+use crate::entry::Entry;
 use crate::entry::REGISTER_KIND;
-use crate::registry::RegisterWrite;
+use crate::history::{same_content, Op};
+use crate::registry::history_entry;
 use crate::service::{Reply, Service};
 use crate::store::Store;
 use crate::waiters::WaitKind;
+use crate::write::{Intent, Respond, Write};
 
 impl<S: Store> Service<S> {
     /// `GET /consumer`: the named registers (all if none named), optionally after a long poll.
@@ -50,19 +53,11 @@ impl<S: Store> Service<S> {
     pub(crate) fn consumer_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
         let requests = decode_consumer_put(body)?;
         self.check_name_count(requests.len())?;
-        let added = self
-            .registry
-            .new_request_count(requests.iter().map(|(n, _)| n));
-        if self.registry.pending_requests() + added > self.limits.max_pending_requests {
-            return Err(ApiError::capacity(format!(
-                "too many pending change requests (limit {}); providers must take some first",
-                self.limits.max_pending_requests
-            )));
-        }
+        self.check_requests(&requests)?;
         let commit = self
             .registry
             .plan_request_changes(now, self.limits.request_ttl_ms, requests);
-        self.commit(commit)?;
+        self.commit_requests(commit, now)?;
         Ok(Reply::Respond(HttpResponse::empty(202)))
     }
 
@@ -70,58 +65,53 @@ impl<S: Store> Service<S> {
     pub(crate) fn provider_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
         let items = decode_provider_put(body)?;
         self.check_name_count(items.len())?;
-        let writes = self.register_writes(items)?;
-        let commit = self.registry.plan_set_registers(now, "provider", writes);
-        self.commit(commit)?;
-        Ok(Reply::Respond(HttpResponse::empty(204)))
+        let w = self.plan_registers(items, Intent::Registers, Respond::Registers)?;
+        self.write(w, now)
     }
 
-    /// Checks provider writes against the bounds and the kinds of existing entries (a
-    /// register may not replace an entry of another kind); the default TTL fills in.
-    pub(crate) fn register_writes(
+    /// Plans provider writes as a write of `intent`: a register whose value, metadata and TTL
+    /// are unchanged is only refreshed; a register may not replace an entry of another kind;
+    /// the default TTL fills in; delivered requests for exactly the published value are
+    /// accepted in the same commit.
+    pub(crate) fn plan_registers(
         &self,
         items: Vec<ProviderItem>,
-    ) -> Result<Vec<RegisterWrite>, ApiError> {
-        let mut new_names = 0;
-        let mut writes = Vec::with_capacity(items.len());
+        intent: Intent,
+        respond: Respond,
+    ) -> Result<Write, ApiError> {
+        let mut w = Write::new(intent, ACTOR_PROVIDER, respond);
+        w.extra.meta = self.registry.meta();
         for item in items {
-            let size = serde_json::to_vec(&item.value).map_or(0, |v| v.len())
-                + serde_json::to_vec(&item.metadata).map_or(0, |v| v.len())
-                + item.name.len();
-            if size > self.limits.max_entry_bytes {
-                return Err(ApiError::too_large(format!(
-                    "register {:?} is {size} bytes, over the limit of {} bytes",
-                    item.name, self.limits.max_entry_bytes
-                )));
+            let entry = Entry {
+                id: item.name,
+                kind: REGISTER_KIND.to_string(),
+                meta: item.metadata,
+                data: item.value,
+                ttl_ms: Some(item.ttl_ms.unwrap_or(self.limits.default_ttl_ms)),
+                expires_at: None,
+                version: 0,
+            };
+            let old = self.registry.get(&entry.id);
+            if let Some(e) = old.filter(|e| e.kind != REGISTER_KIND) {
+                return Err(ApiError::new(
+                    409,
+                    "kind_conflict",
+                    format!(
+                        "{:?} is an entry of kind {:?}, not a register; nothing was written",
+                        entry.id, e.kind
+                    ),
+                ));
             }
-            match self.registry.get(&item.name) {
-                None => new_names += 1,
-                Some(e) if e.kind != REGISTER_KIND => {
-                    return Err(ApiError::new(
-                        409,
-                        "kind_conflict",
-                        format!(
-                            "{:?} is an entry of kind {:?}, not a register; nothing was written",
-                            item.name, e.kind
-                        ),
-                    ))
-                }
-                Some(_) => {}
+            self.registry
+                .plan_implicit_accept(&entry.id, &entry.data, &mut w.extra);
+            w.order.push(entry.id.clone());
+            match old {
+                Some(old) if same_content(old, &entry) => w.refresh.push(entry.id),
+                Some(old) => w.ops.push(Op::update(history_entry(old), entry)),
+                None => w.ops.push(Op::create(entry)),
             }
-            writes.push(RegisterWrite {
-                name: item.name,
-                value: item.value,
-                metadata: item.metadata,
-                ttl_ms: item.ttl_ms.unwrap_or(self.limits.default_ttl_ms),
-            });
         }
-        if self.registry.len() + new_names > self.limits.max_entries {
-            return Err(ApiError::capacity(format!(
-                "the registry holds its maximum of {} entries",
-                self.limits.max_entries
-            )));
-        }
-        Ok(writes)
+        Ok(w)
     }
 
     /// The current state of the named (existing) registers, or of all.
@@ -185,7 +175,7 @@ impl<S: Store> Service<S> {
         Ok(Reply::Wait { waiter, deadline })
     }
 
-    fn check_name_count(&self, count: usize) -> Result<(), ApiError> {
+    pub(crate) fn check_name_count(&self, count: usize) -> Result<(), ApiError> {
         if count > self.limits.max_names_per_request {
             return Err(ApiError::too_large(format!(
                 "{count} names in one request, over the limit of {}",
@@ -221,6 +211,9 @@ fn requests_response(taken: Vec<crate::entry::PendingRequest>) -> HttpResponse {
     }
     response.with_header(REQUEST_IDS_HEADER, Value::Object(ids).to_string())
 }
+
+/// Actor of versions written by providers.
+pub const ACTOR_PROVIDER: &str = "provider";
 
 /// Header of `GET /provider` answers: the ids of the requests taken, by name.
 pub const REQUEST_IDS_HEADER: &str = "x-request-ids";

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::duration::{nanos_to_millis_ceil, parse_go_duration};
+use crate::duration::{parse_go_duration, positive_millis};
 use crate::entry::Meta;
 
 /// One register of a `PUT /provider` body.
@@ -95,10 +95,9 @@ pub fn decode_provider_put(body: &[u8]) -> Result<Vec<ProviderItem>, ApiError> {
         let ttl_ms = match fields.get("ttl") {
             None => None,
             Some(Value::String(s)) => {
-                let nanos = parse_go_duration(s)
-                    .map_err(|e| format!("ttl: {e} (use a duration such as \"10s\")"))?;
-                let ms = nanos_to_millis_ceil(nanos);
-                (ms > 0).then_some(ms as u64)
+                let nanos = parse_go_duration(s).map_err(|e| format!("ttl: {e}"))?;
+                // Zero or less means the default, as in reg.
+                positive_millis(nanos)
             }
             Some(other) => {
                 return Err(format!(
@@ -170,6 +169,16 @@ mod tests {
         assert_eq!(items[0].metadata["u"], "C");
         assert_eq!(items[1].ttl_ms, None);
         assert_eq!(serde_json::to_string(&items[1].value).unwrap(), "25.0");
+        // The longest TTL there is stays the longest, in ms (never wraps to the default).
+        let items = decode_provider_put(
+            br#"{"registers":{"far":{"value":1,"ttl":"2562047h47m16.854775807s"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(items[0].ttl_ms, Some(9_223_372_036_855));
+        assert_eq!(
+            code(r#"{"registers":{"far":{"value":1,"ttl":"2562047h47m16.854775808s"}}}"#),
+            "invalid_request"
+        );
         let reqs = decode_consumer_put(br#"{"registers":{"m":{"value":null}}}"#).unwrap();
         assert_eq!(reqs, vec![("m".to_string(), Value::Null)]);
         assert!(decode_consumer_put(br#"{"registers":{}}"#)

@@ -6,11 +6,12 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::parse_pairs;
-use crate::duration::{nanos_to_millis_ceil, parse_go_duration, Millis};
+use super::v1_tx::{TxOp, TxOpKind};
+use crate::duration::Millis;
 use crate::entry::{Entry, Meta};
-use crate::history::Op;
 use crate::service::{Reply, Service};
 use crate::store::Store;
+use crate::write::Respond;
 
 /// Actor of versions written through `/v1`.
 pub const ACTOR_API: &str = "api";
@@ -29,26 +30,7 @@ struct PutEntry {
     if_version: Option<u64>,
 }
 
-/// Kinds are dot-separated segments of `A-Z a-z 0-9 _ -` (`register`, `ns.dependency`).
-pub fn validate_kind(kind: &str) -> Result<(), ApiError> {
-    let ok = !kind.is_empty()
-        && kind.len() <= 128
-        && kind.split('.').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            400,
-            "invalid_kind",
-            format!("invalid kind {kind:?}: use dot-separated segments of A-Z a-z 0-9 _ -"),
-        ))
-    }
-}
+pub use crate::write::checks::validate_kind;
 
 /// Parses an optional unsigned integer query parameter.
 pub fn u64_param(pairs: &[(String, String)], key: &str) -> Result<Option<u64>, ApiError> {
@@ -68,7 +50,7 @@ pub fn u64_param(pairs: &[(String, String)], key: &str) -> Result<Option<u64>, A
 pub fn limit_param(pairs: &[(String, String)], dflt: usize, max: usize) -> Result<usize, ApiError> {
     match u64_param(pairs, "limit")? {
         None => Ok(dflt),
-        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(n) if n >= 1 && n <= max as u64 => Ok(n as usize),
         Some(n) => Err(ApiError::new(
             400,
             "invalid_parameter",
@@ -145,130 +127,60 @@ impl<S: Store> Service<S> {
         Ok(Reply::Respond(HttpResponse::json(200, &json!(e))))
     }
 
-    /// `PUT /v1/entries/{id}`: create (201) or update (200) one entry as one version.
+    /// `PUT /v1/entries/{id}`: create (201) or update (200) one entry as one version — a
+    /// one-operation transaction (`upsert`).
     pub(crate) fn v1_put_entry(
         &mut self,
         id: &str,
         body: &[u8],
         now: Millis,
     ) -> Result<Reply, ApiError> {
-        if id == crate::registry_config::CONFIG_ID {
-            return Err(super::v1_tx::reserved(id));
-        }
         let put: PutEntry = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("entry body: {e}")))?;
-        validate_kind(&put.kind)?;
-        let ttl_ms = match &put.ttl {
-            None => None,
-            Some(t) => {
-                let ms = parse_go_duration(t)
-                    .map(nanos_to_millis_ceil)
-                    .map_err(|e| ApiError::invalid_request(format!("ttl: {e}")))?;
-                if ms <= 0 {
-                    return Err(ApiError::invalid_request(format!(
-                        "ttl must be positive, got {t:?}"
-                    )));
-                }
-                Some(ms as u64)
-            }
-        };
-        let current = self.registry.get(id);
-        check_if_version(id, current, put.if_version)?;
-        let entry = Entry {
+        let created = self.registry.get(id).is_none();
+        let op = TxOp {
+            op: TxOpKind::Upsert,
             id: id.to_string(),
-            kind: put.kind,
-            meta: put.meta.unwrap_or_default(),
-            data: put.data,
-            ttl_ms,
-            expires_at: None,
-            version: 0,
+            kind: Some(put.kind),
+            meta: put.meta,
+            data: Some(put.data),
+            ttl: put.ttl,
+            if_version: put.if_version,
         };
-        let size = serde_json::to_vec(&entry.data).map_or(0, |v| v.len())
-            + serde_json::to_vec(&entry.meta).map_or(0, |v| v.len())
-            + id.len();
-        if size > self.limits.max_entry_bytes {
-            return Err(ApiError::too_large(format!(
-                "entry {id:?} is {size} bytes, over the limit of {} bytes",
-                self.limits.max_entry_bytes
-            )));
-        }
-        let created = current.is_none();
-        if created && self.registry.len() >= self.limits.max_entries {
-            return Err(ApiError::capacity(format!(
-                "the registry holds its maximum of {} entries",
-                self.limits.max_entries
-            )));
-        }
-        let unchanged = current.is_some_and(|c| crate::history::same_content(c, &entry));
-        let op = if unchanged {
-            // Same content: only the expiry is renewed; no version.
-            self.commit(self.registry.plan_refresh(id, now))?;
-            None
-        } else {
-            Some(if created {
-                Op::create(entry)
-            } else {
-                Op::update(
-                    crate::registry::history_entry(current.expect("present")),
-                    entry,
-                )
-            })
+        let respond = Respond::Put {
+            id: id.to_string(),
+            created,
         };
-        if let Some(op) = op {
-            let respond = crate::validators::Respond::Put {
-                id: id.to_string(),
-                created,
-            };
-            return self.finish_ops(vec![op], vec![id.to_string()], respond, now);
-        }
-        let e = self.registry.get(id).expect("just written");
-        Ok(Reply::Respond(HttpResponse::json(
-            if created { 201 } else { 200 },
-            &json!(e),
-        )))
+        let w = self.plan_tx(vec![op], None, respond)?;
+        self.write(w, now)
     }
 
-    /// `DELETE /v1/entries/{id}?if_version=`.
+    /// `DELETE /v1/entries/{id}?if_version=`: a one-operation transaction (`delete`).
     pub(crate) fn v1_delete_entry(
         &mut self,
         id: &str,
         query: &str,
         now: Millis,
     ) -> Result<Reply, ApiError> {
-        if id == crate::registry_config::CONFIG_ID {
-            return Err(super::v1_tx::reserved(id));
-        }
         let pairs = parse_pairs(query)?;
         let if_version = u64_param(&pairs, "if_version")?;
-        let current = self.registry.get(id).ok_or_else(|| entry_not_found(id))?;
-        check_if_version(id, Some(current), if_version)?;
-        let ops = vec![Op::delete(crate::registry::history_entry(current))];
-        let respond = crate::validators::Respond::Delete;
-        self.finish_ops(ops, vec![id.to_string()], respond, now)
+        if id != crate::registry_config::CONFIG_ID && self.registry.get(id).is_none() {
+            return Err(entry_not_found(id));
+        }
+        let op = TxOp {
+            op: TxOpKind::Delete,
+            id: id.to_string(),
+            kind: None,
+            meta: None,
+            data: None,
+            ttl: None,
+            if_version,
+        };
+        let w = self.plan_tx(vec![op], None, Respond::Delete)?;
+        self.write(w, now)
     }
 }
 
 fn entry_not_found(id: &str) -> ApiError {
     ApiError::new(404, "entry_not_found", format!("no entry {id:?}"))
-}
-
-/// `if_version`: 0 = the entry must not exist; n = its version must be n.
-fn check_if_version(
-    id: &str,
-    current: Option<&Entry>,
-    expected: Option<u64>,
-) -> Result<(), ApiError> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    let actual = current.map_or(0, |e| e.version);
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            409,
-            "version_conflict",
-            format!("entry {id:?} is at version {actual}, not {expected}; nothing was written"),
-        ))
-    }
 }

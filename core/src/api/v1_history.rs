@@ -9,9 +9,10 @@ use super::query::parse_pairs;
 use super::v1_entries::{entries_page, ids_after, limit_param, u64_param, where_criteria};
 use crate::duration::Millis;
 use crate::history::navigate::{self, Head, HistoryError};
-use crate::history::{OpKind, State, Version, ACTOR_ROLLBACK};
+use crate::history::{State, Version, ACTOR_ROLLBACK};
 use crate::service::{Reply, Service};
 use crate::store::Store;
+use crate::write::{Intent, Respond, Write};
 
 impl From<HistoryError> for ApiError {
     fn from(e: HistoryError) -> Self {
@@ -102,7 +103,7 @@ impl<S: Store> Service<S> {
             .versions_desc(top, limit)
             .map_err(ApiError::storage)?;
         versions.retain(|v| v.version > since);
-        let floor = self.registry.meta().base.max(since) + 1;
+        let floor = self.registry.meta().base.max(since).saturating_add(1);
         let next = versions
             .last()
             .map(|v| v.version)
@@ -168,33 +169,15 @@ impl<S: Store> Service<S> {
     pub(crate) fn v1_rollback(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
         let body: RollbackBody = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("rollback body: {e}")))?;
-        if let Some(expected) = body.if_version {
-            if expected != self.registry.head() {
-                return Err(ApiError::new(
-                    409,
-                    "version_conflict",
-                    format!(
-                        "the registry is at version {}, not {expected}; nothing was written",
-                        self.registry.head()
-                    ),
-                ));
-            }
-        }
         let ops =
             self.with_head(|store, head| navigate::rollback_changeset(store, head, body.to))?;
-        let count = |k| ops.iter().filter(|op| op.op == k).count();
-        let (created, deleted) = (count(OpKind::Create), count(OpKind::Delete));
-        if self.registry.len() + created > self.limits.max_entries + deleted {
-            return Err(ApiError::capacity(format!(
-                "rolling back to {} would exceed the maximum of {} entries",
-                body.to, self.limits.max_entries
-            )));
-        }
-        let ops = self.order_ops(ops)?;
-        let (version, changeset) = self.commit_ops_as(now, ACTOR_ROLLBACK, ops)?;
-        Ok(Reply::Respond(HttpResponse::json(
-            200,
-            &json!({"version": version, "to": body.to, "changeset": changeset}),
-        )))
+        let mut w = Write::new(
+            Intent::Rollback,
+            ACTOR_ROLLBACK,
+            Respond::Rollback { to: body.to },
+        );
+        w.if_head = body.if_version;
+        w.ops = ops;
+        self.write(w, now)
     }
 }

@@ -7,15 +7,18 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::{parse_pairs, parse_poll_params, PollParams};
+use super::register::ACTOR_PROVIDER;
 use super::register_body::ProviderItem;
 use crate::duration::Millis;
-use crate::entry::RequestRecord;
-use crate::requests::VerdictError;
+use crate::entry::{RequestRecord, RequestStatus};
+use crate::requests::{record_of, VerdictError};
 use crate::service::{Reply, Service};
+use crate::store::Commit;
 use crate::store::Store;
 use crate::stream::watch::WatchSpec;
 use crate::stream::ConnId;
 use crate::waiters::WaitKind;
+use crate::write::{Intent, Respond, Write};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,35 +74,91 @@ impl<S: Store> Service<S> {
         now: Millis,
         conn: Option<ConnId>,
     ) -> Result<u64, ApiError> {
-        let added = self.registry.new_request_count(std::iter::once(&name));
-        if self.registry.pending_requests() + added > self.limits.max_pending_requests {
-            return Err(ApiError::capacity(format!(
-                "too many pending change requests (limit {}); providers must take some first",
-                self.limits.max_pending_requests
-            )));
-        }
-        let commit = self.registry.plan_request_changes(
-            now,
-            self.limits.request_ttl_ms,
-            vec![(name, value)],
-        );
+        let requests = vec![(name, value)];
+        self.check_requests(&requests)?;
+        let commit = self
+            .registry
+            .plan_request_changes(now, self.limits.request_ttl_ms, requests);
         let id = commit.meta.next_request_id;
         if let Some(conn) = conn {
             self.sessions.requesters.insert(id, conn);
-            if let Some(s) = self.sessions.map.get_mut(&conn) {
-                s.requested.insert(id);
-                self.sessions.dirty.insert(conn);
-            }
         }
-        if let Err(e) = self.commit(commit) {
+        if let Err(e) = self.commit_requests(commit, now) {
             self.sessions.requesters.remove(&id);
             return Err(e);
+        }
+        if let Some(s) = conn.and_then(|c| self.sessions.map.get_mut(&c)) {
+            s.requested.insert(id);
+            self.sessions.dirty.insert(conn.expect("a session"));
         }
         Ok(id)
     }
 
+    /// The bounds of new change requests, each written once: a request must be one its
+    /// provider could apply (name and value within an entry's size), and a registry holds at
+    /// most `max_pending_requests` of them, `max_pending_request_bytes` in all.
+    pub(crate) fn check_requests(&self, requests: &[(String, Value)]) -> Result<(), ApiError> {
+        let mut bytes = 0usize;
+        for (name, value) in requests {
+            let size = name.len() + crate::write::checks::json_len(value);
+            if size > self.limits.max_entry_bytes {
+                return Err(ApiError::too_large(format!(
+                    "change request for {name:?} is {size} bytes, over the limit of {} bytes",
+                    self.limits.max_entry_bytes
+                )));
+            }
+            bytes += size;
+        }
+        let added = self
+            .registry
+            .new_request_count(requests.iter().map(|(n, _)| n));
+        if self.registry.pending_requests() + added > self.limits.max_pending_requests
+            || self.registry.pending_request_bytes() + bytes > self.limits.max_pending_request_bytes
+        {
+            return Err(ApiError::capacity(format!(
+                "too many pending change requests (limit {} requests, {} bytes); providers \
+                 must take some first",
+                self.limits.max_pending_requests, self.limits.max_pending_request_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Commits new change requests; those for names a stream session provides are handed to
+    /// it in the same commit (delivered), the others wait for a provider's poll.
+    pub(crate) fn commit_requests(
+        &mut self,
+        mut commit: Commit,
+        now: Millis,
+    ) -> Result<(), ApiError> {
+        let mut handed = Vec::new();
+        if !self.sessions.providers.is_empty() {
+            let (give, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut commit.put_requests)
+                .into_iter()
+                .partition(|r| self.sessions.provider_of(&r.name).is_some());
+            commit.put_requests = keep;
+            let until = now.saturating_add(self.limits.request_ttl_ms);
+            for r in give {
+                commit
+                    .put_records
+                    .push(record_of(&r, RequestStatus::Delivered, None, until));
+                commit.requested.retain(|n| *n != r.name);
+                if self.registry.pending_request(&r.name).is_some() {
+                    commit.delete_requests.push(r.name.clone());
+                }
+                handed.push(r);
+            }
+        }
+        self.commit(commit)?;
+        for r in handed {
+            self.send_request(&r);
+        }
+        Ok(())
+    }
+
     /// A provider's verdict; with `apply`, the register takes the requested value in the same
-    /// version (metadata and TTL kept; a new register gets the default TTL).
+    /// version (metadata and TTL kept; a new register gets the default TTL), as the provider's
+    /// own write through the pipeline.
     pub(crate) fn verdict(
         &mut self,
         id: u64,
@@ -117,9 +176,7 @@ impl<S: Store> Service<S> {
                         ApiError::new(409, "request_finished", e.to_string())
                     }
                 })?;
-        let mut commit = if apply {
-            // As the provider's own write of the requested value, keeping its metadata and TTL
-            // (and held to the same bounds).
+        let mut w = if apply {
             let current = self.registry.get(&record.name);
             let item = ProviderItem {
                 name: record.name.clone(),
@@ -127,20 +184,18 @@ impl<S: Store> Service<S> {
                 metadata: current.map(|e| e.meta.clone()).unwrap_or_default(),
                 ttl_ms: current.and_then(|e| e.ttl_ms),
             };
-            let writes = self.register_writes(vec![item])?;
-            self.registry.plan_set_registers(now, "provider", writes)
+            self.plan_registers(vec![item], Intent::Verdict, Respond::Nothing)?
         } else {
-            crate::store::Commit {
-                meta: self.registry.meta(),
-                ..Default::default()
-            }
+            let mut w = Write::new(Intent::Verdict, ACTOR_PROVIDER, Respond::Nothing);
+            w.extra.meta = self.registry.meta();
+            w
         };
-        commit.delete_requests.extend(verdict.delete_requests);
-        commit.put_records.retain(|r| r.id != id);
-        commit.put_records.extend(verdict.put_records);
-        commit.resolved.retain(|r| *r != id);
-        commit.resolved.extend(verdict.resolved);
-        self.commit(commit)?;
+        w.extra.delete_requests.extend(verdict.delete_requests);
+        w.extra.put_records.retain(|r| r.id != id);
+        w.extra.put_records.extend(verdict.put_records);
+        w.extra.resolved.retain(|r| *r != id);
+        w.extra.resolved.extend(verdict.resolved);
+        self.write(w, now)?;
         Ok(record)
     }
 
@@ -222,8 +277,20 @@ impl<S: Store> Service<S> {
         query: &str,
         last_event_id: Option<&str>,
         now: Millis,
+    ) -> crate::effects::Step<Result<(), ApiError>> {
+        let result = self.open_watch_inner(conn, query, last_event_id, now);
+        self.step(result)
+    }
+
+    fn open_watch_inner(
+        &mut self,
+        conn: ConnId,
+        query: &str,
+        last_event_id: Option<&str>,
+        now: Millis,
     ) -> Result<(), ApiError> {
-        self.on_alarm(now)?;
+        self.recover()?;
+        self.expire_due(now)?;
         let pairs = parse_pairs(query)?;
         let poll = parse_poll_params(query)?;
         let criteria: Vec<String> = pairs
@@ -257,9 +324,12 @@ impl<S: Store> Service<S> {
                 criteria: Some(criteria),
             },
         };
-        self.open_session(conn)?;
+        self.open_session_inner(conn, false)?;
         if let Err(e) = self.watch(conn, "sse", spec, since) {
-            self.close_session(conn);
+            // Nothing was sent on this stream yet: its session simply ends.
+            let effects = self.close_session(conn);
+            self.sessions.out.extend(effects.send);
+            self.woken.extend(effects.wake);
             return Err(e);
         }
         Ok(())

@@ -6,41 +6,52 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, Reason};
+use super::error::ApiError;
 use super::http::HttpResponse;
-use super::v1_entries::{validate_kind, ACTOR_API};
-use crate::duration::{nanos_to_millis_ceil, parse_go_duration, Millis};
+use super::v1_entries::ACTOR_API;
+use crate::duration::Millis;
 use crate::entry::{Entry, Meta};
 use crate::history::{same_content, Op};
 use crate::registry::history_entry;
 use crate::registry_config::{Config, RegistryConfig, CONFIG_ID, CONFIG_KIND};
 use crate::service::{Reply, Service};
 use crate::store::Store;
+use crate::write::checks::ttl_text;
+use crate::write::{Intent, Respond, Write};
 
+/// What a transaction operation does.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum TxOpKind {
+pub(crate) enum TxOpKind {
     Create,
     Update,
     Upsert,
     Delete,
 }
 
+/// One operation of a transaction as a client sends it (`PUT`/`DELETE /v1/entries/{id}` are
+/// one-operation transactions).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TxOp {
-    op: TxOpKind,
-    id: String,
+pub(crate) struct TxOp {
+    pub(crate) op: TxOpKind,
+    pub(crate) id: String,
     #[serde(default)]
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     #[serde(default)]
-    meta: Option<Meta>,
+    pub(crate) meta: Option<Meta>,
+    /// `null` is a value (SPEC §3): present-but-null is `Some(Value::Null)`.
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) data: Option<Value>,
     #[serde(default)]
-    data: Option<Value>,
+    pub(crate) ttl: Option<String>,
     #[serde(default)]
-    ttl: Option<String>,
-    #[serde(default)]
-    if_version: Option<u64>,
+    pub(crate) if_version: Option<u64>,
+}
+
+/// A field that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,15 +60,6 @@ struct TxBody {
     ops: Vec<TxOp>,
     #[serde(default)]
     if_version: Option<u64>,
-}
-
-fn reason(op: Option<usize>, id: Option<&str>, text: String) -> Reason {
-    Reason {
-        op,
-        id: id.map(str::to_string),
-        listener: None,
-        reason: text,
-    }
 }
 
 fn bad_op(i: usize, text: impl Into<String>) -> ApiError {
@@ -70,22 +72,13 @@ fn new_entry(i: usize, t: &TxOp) -> Result<Entry, ApiError> {
         .kind
         .clone()
         .ok_or_else(|| bad_op(i, "kind is required"))?;
-    validate_kind(&kind).map_err(|e| bad_op(i, e.message))?;
     let data = t
         .data
         .clone()
         .ok_or_else(|| bad_op(i, "data is required"))?;
     let ttl_ms = match &t.ttl {
         None => None,
-        Some(text) => {
-            let ms = parse_go_duration(text)
-                .map(nanos_to_millis_ceil)
-                .map_err(|e| bad_op(i, format!("ttl: {e}")))?;
-            if ms <= 0 {
-                return Err(bad_op(i, format!("ttl must be positive, got {text:?}")));
-            }
-            Some(ms as u64)
-        }
+        Some(text) => Some(ttl_text(text).map_err(|e| bad_op(i, e))?),
     };
     Ok(Entry {
         id: t.id.clone(),
@@ -111,8 +104,24 @@ impl<S: Store> Service<S> {
                 tx.ops.len()
             )));
         }
+        let w = self.plan_tx(tx.ops, tx.if_version, Respond::Tx)?;
+        self.write(w, now)
+    }
+
+    /// Plans transaction operations as one write of the `Entries` intent: each id once, the
+    /// configuration entry only through `/v1/config`, conflicts with the current state
+    /// collected (all of them: a create of an existing entry, an update or delete of a
+    /// missing one); unchanged entries are only refreshed.
+    pub(crate) fn plan_tx(
+        &self,
+        ops: Vec<TxOp>,
+        if_version: Option<u64>,
+        respond: Respond,
+    ) -> Result<Write, ApiError> {
+        let mut w = Write::new(Intent::Entries, ACTOR_API, respond);
+        w.if_head = if_version;
         let mut seen = HashSet::new();
-        for (i, t) in tx.ops.iter().enumerate() {
+        for (i, t) in ops.iter().enumerate() {
             if !seen.insert(t.id.as_str()) {
                 return Err(bad_op(
                     i,
@@ -128,101 +137,59 @@ impl<S: Store> Service<S> {
                 return Err(bad_op(i, "a delete takes only id and if_version"));
             }
         }
-        // Conflicts, all of them.
+        w.order = ops.iter().map(|t| t.id.clone()).collect();
         let mut conflicts = Vec::new();
-        if let Some(expected) = tx.if_version {
-            if expected != self.registry.head() {
-                conflicts.push(reason(
-                    None,
-                    None,
-                    format!(
-                        "the registry is at version {}, not {expected}",
-                        self.registry.head()
-                    ),
+        for (i, t) in ops.into_iter().enumerate() {
+            let current = self.registry.get(&t.id);
+            if let Some(expected) = t.if_version {
+                w.if_versions.push((t.id.clone(), expected));
+            }
+            let exists = match (t.op, current) {
+                (TxOpKind::Create, Some(_)) => Some("cannot create {:?}: it exists"),
+                (TxOpKind::Update | TxOpKind::Delete, None) => Some("{:?} does not exist"),
+                _ => None,
+            };
+            if t.op == TxOpKind::Delete {
+                if let Some(b) = current {
+                    w.ops.push(Op::delete(history_entry(b)));
+                }
+            } else {
+                let entry = new_entry(i, &t)?;
+                match current {
+                    _ if exists.is_some() => {
+                        // Refused as a conflict, after the entry checks (malformed first).
+                        let what = format!("operation {i}: entry {:?}", t.id);
+                        crate::write::checks::entry(&entry, &self.limits, &what)?;
+                    }
+                    Some(b) if same_content(b, &entry) => w.refresh.push(t.id.clone()),
+                    Some(b) => w.ops.push(Op::update(history_entry(b), entry)),
+                    None => w.ops.push(Op::create(entry)),
+                }
+            }
+            if let Some(text) = exists {
+                conflicts.push(crate::write::checks::reason(
+                    &w,
+                    Some(&t.id),
+                    text.replace("{:?}", &format!("{:?}", t.id)),
                 ));
             }
         }
-        for (i, t) in tx.ops.iter().enumerate() {
-            let current = self.registry.get(&t.id);
-            let actual = current.map_or(0, |e| e.version);
-            match (t.op, current) {
-                (TxOpKind::Create, Some(_)) => conflicts.push(reason(
-                    Some(i),
-                    Some(&t.id),
-                    format!("cannot create {:?}: it exists", t.id),
-                )),
-                (TxOpKind::Update | TxOpKind::Delete, None) => conflicts.push(reason(
-                    Some(i),
-                    Some(&t.id),
-                    format!("{:?} does not exist", t.id),
-                )),
-                _ => {}
-            }
-            if let Some(expected) = t.if_version {
-                if expected != actual {
-                    conflicts.push(reason(
-                        Some(i),
-                        Some(&t.id),
-                        format!("{:?} is at version {actual}, not {expected}", t.id),
-                    ));
-                }
-            }
-        }
-        // Malformed operations are 400 before conflicts are reported.
-        let mut ops = Vec::with_capacity(tx.ops.len());
-        for (i, t) in tx.ops.iter().enumerate() {
-            let current = self.registry.get(&t.id).map(history_entry);
-            if t.op == TxOpKind::Delete {
-                if let Some(b) = current {
-                    ops.push(Op::delete(b));
-                }
-                continue;
-            }
-            let entry = new_entry(i, t)?;
-            let size = serde_json::to_vec(&entry.data).map_or(0, |v| v.len())
-                + serde_json::to_vec(&entry.meta).map_or(0, |v| v.len())
-                + entry.id.len();
-            if size > self.limits.max_entry_bytes {
-                return Err(ApiError::too_large(format!(
-                    "operation {i}: entry {:?} is {size} bytes, over the limit of {} bytes",
-                    t.id, self.limits.max_entry_bytes
-                )));
-            }
-            match current {
-                Some(b) if same_content(&b, &entry) => {}
-                Some(b) => ops.push(Op::update(b, entry)),
-                None => ops.push(Op::create(entry)),
-            }
-        }
-        if !conflicts.is_empty() {
-            return Err(ApiError::refused(409, "conflict", conflicts));
-        }
-        let created = ops
-            .iter()
-            .filter(|o| o.op == crate::history::OpKind::Create)
-            .count();
-        let deleted = ops
-            .iter()
-            .filter(|o| o.op == crate::history::OpKind::Delete)
-            .count();
-        if self.registry.len() + created > self.limits.max_entries + deleted {
-            return Err(ApiError::capacity(format!(
-                "the registry holds its maximum of {} entries",
-                self.limits.max_entries
-            )));
-        }
-        let ordered = self.order_ops(ops)?;
-        let order = tx.ops.into_iter().map(|t| t.id).collect();
-        self.finish_ops(ordered, order, crate::validators::Respond::Tx, now)
+        w.conflicts = conflicts;
+        Ok(w)
     }
 
     /// `GET /v1/config`.
     pub(crate) fn v1_get_config(&self) -> Result<Reply, ApiError> {
+        Ok(Reply::Respond(self.config_response()))
+    }
+
+    /// The configuration in force and the version of its entry.
+    pub(crate) fn config_response(&self) -> HttpResponse {
         let version = self.registry.get(CONFIG_ID).map_or(0, |e| e.version);
-        Ok(Reply::Respond(HttpResponse::json(
+        HttpResponse::json(
             200,
             &json!({"config": self.config.stored, "version": version}),
-        )))
+        )
     }
 
     /// `PUT /v1/config`: validates, then writes the configuration entry (one version).
@@ -239,12 +206,6 @@ impl<S: Store> Service<S> {
         Config::from_stored(body.config.clone())
             .map_err(|e| ApiError::new(400, "invalid_config", e))?;
         let current = self.registry.get(CONFIG_ID).map(history_entry);
-        if let Some(expected) = body.if_version {
-            let actual = current.as_ref().map_or(0, |e| e.version);
-            if expected != actual {
-                return Err(ApiError::new(409, "version_conflict", format!("the configuration is at version {actual}, not {expected}; nothing was written")));
-            }
-        }
         let entry = Entry {
             id: CONFIG_ID.into(),
             kind: CONFIG_KIND.into(),
@@ -254,16 +215,17 @@ impl<S: Store> Service<S> {
             expires_at: None,
             version: 0,
         };
-        let op = match current {
-            Some(b) if same_content(&b, &entry) => None,
-            Some(b) => Some(Op::update(b, entry)),
-            None => Some(Op::create(entry)),
-        };
-        if let Some(op) = op {
-            let commit = self.registry.plan_changeset(now, ACTOR_API, vec![op]);
-            self.commit(commit)?;
+        let mut w = Write::new(Intent::Config, ACTOR_API, Respond::Config);
+        w.order.push(CONFIG_ID.into());
+        if let Some(expected) = body.if_version {
+            w.if_versions.push((CONFIG_ID.into(), expected));
         }
-        self.v1_get_config()
+        match current {
+            Some(b) if same_content(&b, &entry) => {}
+            Some(b) => w.ops.push(Op::update(b, entry)),
+            None => w.ops.push(Op::create(entry)),
+        }
+        self.write(w, now)
     }
 
     /// `GET /v1/entries/{id}/dependencies`: what it needs and what needs it.

@@ -4,7 +4,7 @@
 //! client's messages ([`crate::Service::on_message`]) and sends whatever
 //! [`crate::Service::take_outgoing`] returns. A session's subscriptions are plain data
 //! ([`SessionState`]): a host that hibernates keeps them with the socket and restores them with
-//! [`crate::Service::restore_session`]. Watches resume losslessly from a version (see
+//! [`crate::Service::restore_sessions`]. Watches resume losslessly from a version (see
 //! [`watch`]); change requests and remote validators ride on the same session.
 
 pub mod message;
@@ -97,8 +97,10 @@ pub struct Sessions {
     pub requesters: HashMap<u64, ConnId>,
     /// Messages to send, in order.
     pub out: Vec<Outgoing>,
-    /// Connections whose [`SessionState`] changed since the host last asked.
+    /// Connections whose [`SessionState`] changed (or that closed) since it was last saved.
     pub dirty: BTreeSet<ConnId>,
+    /// Connections whose session is not saved (SSE streams end with the object).
+    pub ephemeral: BTreeSet<ConnId>,
 }
 
 impl Sessions {

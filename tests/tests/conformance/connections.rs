@@ -72,14 +72,10 @@ fn stream_sessions_are_opened_up_to_the_bound_then_429() {
     for conn in 1..=BOUND as u64 {
         h.connect(conn);
     }
-    let now = h.now();
-    let e = h.service_mut().open_session(99).unwrap_err();
+    let e = h.service_mut().open_session(99).value.unwrap_err();
     assert_capacity_429(&e.to_response());
     // An SSE watch opens a session too.
-    let e = h
-        .service_mut()
-        .open_watch(100, "name=a", None, now)
-        .unwrap_err();
+    let e = h.open_sse(100, "name=a", None).unwrap_err();
     assert_capacity_429(&e.to_response());
     assert_eq!(h.service().held_connections(), BOUND);
     // A closed connection frees its slot.
@@ -91,11 +87,16 @@ fn stream_sessions_are_opened_up_to_the_bound_then_429() {
 fn polls_and_streams_share_one_bound() {
     let mut h = bounded();
     h.connect(1);
-    let now = h.now();
-    h.service_mut().open_watch(2, "name=a", None, now).unwrap();
+    h.open_sse(2, "name=a", None).unwrap();
     // Below the bound: a poll is held.
     assert!(held(&h.start("GET", "/consumer?name=a&wait=30s", "")));
     // At it: neither a poll nor a stream.
     assert_capacity_429(&refused(h.start("GET", "/consumer?name=a&wait=30s", "")));
-    assert_capacity_429(&h.service_mut().open_session(3).unwrap_err().to_response());
+    assert_capacity_429(
+        &h.service_mut()
+            .open_session(3)
+            .value
+            .unwrap_err()
+            .to_response(),
+    );
 }

@@ -151,10 +151,74 @@ fn a_failed_store_write_changes_nothing() {
     assert_eq!(h.service().registry().head(), 1);
 }
 
+/// What MemStore's injected failure says: a store's own error text, which clients must not see.
+const STORE_DETAIL: &str = "injected failure";
+
+#[test]
+fn a_storage_error_tells_the_client_nothing_internal() {
+    let mut h = Harness::new();
+    h.service_mut().store_mut().fail_next_commit = true;
+    let r = h.put("/provider", r#"{"registers":{"a":{"value":2}}}"#);
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.json_body()["error"],
+        serde_json::json!({"code": "storage_error",
+            "message": "storage unavailable, nothing was changed; retry"})
+    );
+    for internal in [STORE_DETAIL, "StoreError", "file://", "    at "] {
+        assert!(!body.contains(internal), "{internal:?} in {body}");
+    }
+    // The same over a WebSocket; the positive control is the next, successful provide.
+    h.connect(1);
+    h.service_mut().store_mut().fail_next_commit = true;
+    for ref_no in [1, 2] {
+        h.send(
+            1,
+            serde_json::json!({"type": "provide", "ref": ref_no, "registers": {"b": {"value": 1}}}),
+        );
+    }
+    let replies = h.take(1);
+    let text = serde_json::to_string(&replies).unwrap();
+    assert!(!text.contains(STORE_DETAIL), "{text}");
+    let error = replies.iter().find(|m| m["ref"] == 1).unwrap();
+    assert_eq!(error["error"]["code"], "storage_error");
+    assert!(replies.iter().any(|m| m["ref"] == 2 && m["type"] == "ok"));
+}
+
 #[test]
 fn bad_registry_paths_are_400() {
     for path in ["/r/bad name/consumer", "/r//consumer", "/r/%zz/consumer"] {
         let err = registry_core::api::split_registry(path).unwrap_err();
         assert_eq!((err.status, err.code), (400, "invalid_registry"), "{path}");
     }
+}
+
+#[test]
+fn wait_at_the_top_of_the_duration_range_is_capped_too() {
+    for wait in ["9223372036854775807ns", "2562047h47m16.854775807s"] {
+        let mut h = Harness::new();
+        let t = h.start("GET", &format!("/consumer?wait={wait}"), "");
+        h.advance(59_999);
+        assert!(h.result(&t).is_none(), "{wait} answered early");
+        h.advance(1);
+        assert_eq!(h.result(&t).unwrap().status, 200, "{wait}");
+    }
+}
+
+#[test]
+fn a_duration_past_the_range_is_400_and_writes_nothing() {
+    let mut h = Harness::new();
+    let r = h.get("/consumer?wait=2562047h47m16.854775808s");
+    assert_eq!(r.json_body()["error"]["code"], "invalid_wait");
+    assert!(r.json_body()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("out of range"));
+    let r = h.put(
+        "/provider",
+        r#"{"registers":{"far":{"value":1,"ttl":"2562047h47m16.854775808s"}}}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(h.service().registry().len(), 0);
 }

@@ -334,3 +334,43 @@ fn the_register_api_sees_only_registers_and_cannot_overwrite_other_kinds() {
         "nothing was written"
     );
 }
+
+#[test]
+fn numbers_at_the_ends_of_u64_are_answered_never_overflowed() {
+    let mut h = Harness::new();
+    put(&mut h, "a", json!({"kind": "k", "data": 1}));
+    let max = u64::MAX;
+    let r = h.get(&format!("/v1/versions?since={max}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json_body()["versions"], json!([]));
+    assert_eq!(r.json_body()["next_before"], Value::Null);
+    // Positive control: since=0 lists the version.
+    assert_eq!(
+        h.get("/v1/versions?since=0").json_body()["versions"][0]["version"],
+        1
+    );
+    for (path, status) in [
+        (format!("/v1/versions?before={max}"), 200),
+        ("/v1/versions?before=0".to_string(), 200),
+        (format!("/v1/versions?limit={max}"), 400),
+        ("/v1/versions?limit=4294967297".to_string(), 400),
+        ("/v1/versions?since=18446744073709551616".to_string(), 400),
+        (format!("/v1/versions/{max}"), 404),
+        (format!("/v1/state?at={max}"), 404),
+        (format!("/v1/diff?from=0&to={max}"), 404),
+        (format!("/v1/diff?from={max}&to=0"), 404),
+        (format!("/v1/entries?limit={max}"), 400),
+        (format!("/consumer?since={max}"), 200),
+    ] {
+        assert_eq!(h.get(&path).status, status, "{path}");
+    }
+    let r = h.call("POST", "/v1/rollback", &format!(r#"{{"to":{max}}}"#));
+    assert_eq!(r.status, 404);
+    let r = h.call(
+        "POST",
+        "/v1/rollback",
+        &format!(r#"{{"to":0,"if_version":{max}}}"#),
+    );
+    assert_eq!(r.status, 409);
+    assert_eq!(h.get("/v1/entries/a").json_body()["data"], 1);
+}

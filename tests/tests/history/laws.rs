@@ -105,6 +105,7 @@ fn run(h: &mut Harness, a: &Action) {
             let now = h.now();
             h.service_mut()
                 .commit_changeset(now, "batch", changeset)
+                .value
                 .unwrap();
         }
     }

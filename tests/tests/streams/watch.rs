@@ -157,22 +157,13 @@ fn sse_watch_resumes_from_last_event_id() {
     let mut h = Harness::new();
     h.provide("a", json!(1));
     h.provide("a", json!(2));
-    h.connect(9); // stands for the SSE stream's connection
-    let svc = h.service_mut();
-    svc.open_watch(9, "name=a", Some("1"), registry_tests::EPOCH)
-        .unwrap();
+    h.open_sse(9, "name=a", Some("1")).unwrap();
     let m = h.take(9);
     assert_eq!(kinds(&m), ["change", "synced"]);
     assert_eq!(m[0]["version"], 2);
-    let err = h
-        .service_mut()
-        .open_watch(10, "name=a&where=.id=a", None, registry_tests::EPOCH)
-        .unwrap_err();
+    let err = h.open_sse(10, "name=a&where=.id=a", None).unwrap_err();
     assert_eq!(err.status, 400);
-    let err = h
-        .service_mut()
-        .open_watch(10, "", Some("x"), registry_tests::EPOCH)
-        .unwrap_err();
+    let err = h.open_sse(10, "", Some("x")).unwrap_err();
     assert_eq!(err.code, "invalid_since");
     assert_eq!(h.get("/v1/watch").status, 400);
 }

@@ -1,0 +1,168 @@
+// End-to-end: a registry filled to its documented limits keeps working on workerd, whose
+// SQLite refuses any string or row over 2 MB. Past version 512 (two full-state checkpoints),
+// a rollback to 0 (one changeset holding every entry), a restart, then every version read back.
+//   (a) 130 registers of ~60 KB (~7.8 MB of state, under the recommended 8 MiB bound); a
+//       rollback to the filled version updates every one (entry and pre-image: a ~15.6 MB
+//       changeset, SQLITE_TOOBIG as one row, even on local workerd whose row bound is larger);
+//   (b) 100,000 small registers (the entry limit; the rollback changeset is ~15 MB).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { Worker, http } from "./worker.mjs";
+
+const worker = new Worker();
+before(() => worker.start());
+after(() => worker.dispose());
+
+const TTL = "1000h";
+/** Versions written before the rollback: past the checkpoints at 256 and 512. */
+const PAST = 520;
+
+/**
+ * What the test wrote, version by version: `changes[v]` is the list of `[id, data]` made by
+ * version `v` (`data` undefined for a delete) in changeset order.
+ */
+class Model {
+  constructor() {
+    this.changes = [null];
+    this.actors = [null];
+  }
+  get head() {
+    return this.changes.length - 1;
+  }
+  push(actor, changes) {
+    this.changes.push(changes);
+    this.actors.push(actor);
+    return this.head;
+  }
+  /** The state at `v`: id → data. */
+  stateAt(v) {
+    const state = new Map();
+    for (let i = 1; i <= v; i++) {
+      for (const [id, data] of this.changes[i]) {
+        if (data === undefined) state.delete(id);
+        else state.set(id, data);
+      }
+    }
+    return state;
+  }
+}
+
+/** `PUT /provider` with these registers; one new version. */
+async function provide(base, model, registers) {
+  const body = { registers: {} };
+  for (const [id, value] of registers) body.registers[id] = { value, ttl: TTL };
+  const r = await http("PUT", `${base}/provider`, body);
+  assert.equal(r.status, 204, `version ${model.head + 1}: ${r.status} ${r.text.slice(0, 300)}`);
+  const v = model.push("provider", registers);
+  assert.equal(r.version, v, "one version per write");
+}
+
+/** Reads the whole state at `v` through `/v1/state` pages of 1,000: id → data. */
+async function stateOver(base, v) {
+  const state = new Map();
+  let cursor = null;
+  do {
+    const q = `at=${v}&limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const r = await http("GET", `${base}/v1/state?${q}`);
+    assert.equal(r.status, 200, `state at ${v}: ${r.text.slice(0, 300)}`);
+    for (const e of r.json.entries) state.set(e.id, e.data);
+    cursor = r.json.next_cursor;
+  } while (cursor !== null);
+  return state;
+}
+
+function assertSameState(got, want, v) {
+  assert.equal(got.size, want.size, `entries at ${v}`);
+  for (const [id, data] of want) {
+    // Compared one by one: a deepEqual of 100,000 entries reports nothing useful on failure.
+    if (got.get(id) !== data) assert.fail(`state at ${v}: ${id} differs`);
+  }
+}
+
+/** Every version listed (paging `/v1/versions`) and read (`/v1/versions/{v}`) as written. */
+async function checkEveryVersion(base, model) {
+  const listed = [];
+  let before = null;
+  do {
+    const r = await http("GET", `${base}/v1/versions?limit=1000${before === null ? "" : `&before=${before}`}`);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.equal(r.json.head, model.head);
+    listed.push(...r.json.versions);
+    before = r.json.next_before;
+  } while (before !== null);
+  assert.deepEqual(listed.map((s) => s.version), [...Array(model.head).keys()].map((i) => model.head - i));
+  for (const s of listed) {
+    assert.equal(s.actor, model.actors[s.version], `actor of ${s.version}`);
+    assert.equal(s.ops, model.changes[s.version].length, `ops of ${s.version}`);
+  }
+  const state = new Map();
+  for (let v = 1; v <= model.head; v++) {
+    const r = await http("GET", `${base}/v1/versions/${v}`);
+    assert.equal(r.status, 200, `version ${v}: ${r.text.slice(0, 300)}`);
+    const cs = r.json.changeset;
+    assert.equal(cs.length, model.changes[v].length, `ops of ${v}`);
+    // The changeset is in id order; compare by id.
+    const byId = new Map(cs.map((op) => [op.id, op]));
+    for (const [id, data] of model.changes[v]) {
+      const op = byId.get(id);
+      assert.ok(op, `version ${v} changes ${id}`);
+      const had = state.get(id);
+      assert.equal(op.op, data === undefined ? "delete" : had === undefined ? "create" : "update", `${v} ${id}`);
+      if (data !== undefined && op.entry.data !== data) assert.fail(`version ${v}: ${id} data differs`);
+      if (had !== undefined && op.before.data !== had) assert.fail(`version ${v}: ${id} before differs`);
+      if (data === undefined) state.delete(id);
+      else state.set(id, data);
+    }
+  }
+}
+
+/**
+ * Fills a registry with `names` (batches of `perWrite`), updates them one at a time up to
+ * version PAST, rolls back to 0, writes once more, restarts the worker and reads every version
+ * and the whole state at versions around each checkpoint (`few`: only at the checkpoints, the
+ * version before the rollback and after it, as each full read of a large state takes seconds).
+ */
+async function fillRollBackRestartRead(base, names, valueOf, perWrite, few = false) {
+  const model = new Model();
+  for (let i = 0; i < names.length; i += perWrite) {
+    await provide(base, model, names.slice(i, i + perWrite).map((n) => [n, valueOf(n, 0)]));
+  }
+  const filled = model.head;
+  for (let i = 0; model.head < PAST; i++) {
+    const n = names[i % names.length];
+    await provide(base, model, [[n, valueOf(n, 1 + Math.floor(i / names.length))]]);
+  }
+  for (const to of [filled, 0]) {
+    const r = await http("POST", `${base}/v1/rollback`, { to });
+    assert.equal(r.status, 200, `rollback to ${to}: ${r.status} ${r.text.slice(0, 300)}`);
+    const [now, target] = [model.stateAt(model.head), model.stateAt(to)];
+    const changes = [...now.keys()].filter((id) => target.get(id) !== now.get(id)).map((id) => [id, target.get(id)]);
+    assert.equal(r.json.version, model.push("rollback", changes));
+    assert.equal(r.json.changeset.length, changes.length);
+  }
+  // Still writable after it.
+  await provide(base, model, [[names[0], valueOf(names[0], 99)]]);
+
+  await worker.restart();
+
+  await checkEveryVersion(base, model);
+  const rolled = model.head - 1;
+  const all = [1, filled, 255, 256, 257, 384, 511, 512, 513, rolled - 2, rolled - 1, rolled, model.head];
+  for (const v of new Set(few ? [256, 512, rolled - 2, rolled - 1, rolled, model.head] : all)) {
+    assertSameState(await stateOver(base, v), model.stateAt(v), v);
+  }
+}
+
+test("(a) 130 registers of ~60 KB: checkpoints, a rollback to 0 and every version after a restart", async () => {
+  const names = [...Array(130).keys()].map((i) => `big:${String(i).padStart(3, "0")}`);
+  // ~60 KB of JSON each (under the 64 KiB entry limit), different for every name and write.
+  const valueOf = (n, gen) => `${n}#${gen}:`.padEnd(60_000, `${gen % 10}`);
+  // 16 per write: ~960 KB, under the 1 MiB body limit.
+  await fillRollBackRestartRead(`${worker.url}/r/big`, names, valueOf, 16);
+});
+
+test("(b) 100,000 small registers: checkpoints, a rollback to 0 and every version after a restart", async () => {
+  const names = [...Array(100_000).keys()].map((i) => `r:${String(i).padStart(6, "0")}`);
+  const valueOf = (n, gen) => `${n.slice(2)}.${gen}`;
+  await fillRollBackRestartRead(`${worker.url}/r/many`, names, valueOf, 1000, true);
+});
