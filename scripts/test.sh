@@ -15,6 +15,11 @@ step() {
   "$@" 2>&1 | tee "$logs/$(echo "$name" | tr ' /' '__').log"
 }
 
+printf '\n==> no merge conflict markers\n'
+if git grep -nE '^(<<<<<<<|>>>>>>>) ' -- . ':!*.lock'; then
+  echo "merge conflict markers are committed (above)" >&2
+  exit 1
+fi
 step "format" cargo fmt --all -- --check
 step "lint native" cargo clippy --workspace --all-targets -- -D warnings
 step "lint wasm" cargo clippy -p registry-core -p registry-worker -p registry-web \
