@@ -375,7 +375,7 @@ impl RegistryObject {
         pair.server.serialize_attachment(encode_attachment(conn))?;
         self.conns.borrow_mut().insert(conn, Conn::Ws(pair.server));
         self.carry_out_now(step.effects);
-        Response::from_websocket(pair.client)
+        crate::auth_env::select_ws_protocol(req, Response::from_websocket(pair.client)?)
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
