@@ -9,7 +9,7 @@
 //      `waiters`), one write; for each poll, the delay from sending the write (t0) and from its
 //      acknowledgement (the PUT's response) to the poll's answer (median, p99 over all polls of
 //      all rounds), and to the last poll of each round;
-//   4. the no-poll writes of 1 again, after the rest (a drift check).
+//   4. the no-poll writes of 1 again, once no poll is held any more (a drift check).
 // CPU time (user + system) of this client, wrangler's proxy workerd and the runtime workerd is
 // reported per phase, to show what bounds the figures (the machine's cores are shared by all).
 // Usage: node bench/held-polls.mjs [--polls N] [--writes N] [--rounds N]   (after scripts/build.sh;
@@ -105,7 +105,7 @@ async function writes(n) {
     rtt.push(w.ack - w.t0);
   }
   const secs = (performance.now() - t) / 1000;
-  return { writes_per_s: Math.round(n / secs), put_round_trip_ms: stats(rtt), cpu_ms: cpuSince(c0, cpu(worker)) };
+  return { writes_per_s: f2(n / secs), put_round_trip_ms: stats(rtt), cpu_ms: cpuSince(c0, cpu(worker)) };
 }
 
 // Pollers: each re-polls as soon as answered while `running`; answers are timestamped.
@@ -123,6 +123,13 @@ function poller() {
   };
   loop();
 }
+async function waitersAtMost(n) {
+  const deadline = Date.now() + HELD_TIMEOUT_MS;
+  while (JSON.parse((await request("GET", `${base}/v1/health`, undefined, writer)).body).waiters > n) {
+    if (Date.now() > deadline) throw new Error(`polls still held after ${HELD_TIMEOUT_MS} ms`);
+    await sleep(5);
+  }
+}
 async function waitersHeld(n) {
   const deadline = Date.now() + HELD_TIMEOUT_MS;
   for (;;) {
@@ -137,10 +144,13 @@ async function waitersHeld(n) {
 try {
   for (let i = 0; i < 50; i++) await write(); // warm-up
   const before = await writes(WRITES);
+  console.error(`no polls: ${JSON.stringify(before)}`);
 
   for (let i = 0; i < POLLS; i++) poller();
   await waitersHeld(POLLS);
+  console.error(`${POLLS} polls held`);
   const withPolls = await writes(WRITES);
+  console.error(`with polls: ${JSON.stringify(withPolls)}`);
   await waitersHeld(POLLS);
 
   const fromSend = [];
@@ -166,6 +176,9 @@ try {
   }
   const wakeCpu = cpuSince(c0, cpu(worker));
   running = false;
+  // One write answers the polls still held (they are not re-sent now): no poll is held after it.
+  await write();
+  await waitersAtMost(0);
 
   const after = await writes(WRITES);
   console.log(JSON.stringify({

@@ -24,10 +24,11 @@
 // every candidate's outcome are reported (`target` in the JSON); if none qualifies, the run stops.
 // Usage: node bench/streams.mjs [--direct] [--writes N] [--watchers N] [--batch N]   (after scripts/build.sh)
 // Output: a table, then the results as JSON on the last line of stdout.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, http } from "../tests/e2e/worker.mjs";
+import { descendants, listeningPorts } from "../tests/e2e/runtime.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,29 +54,6 @@ const problem = (msg) => {
 };
 
 // ---- process memory (Linux /proc) ----
-
-/** Every descendant pid of `root`. */
-function descendants(root) {
-  const children = new Map();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(d));
-    } catch {} // gone meanwhile
-  }
-  const out = [];
-  const todo = [root];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
 
 /** RSS (KiB) of the workerd processes under the wrangler process. */
 function workerdRss(worker) {
@@ -112,34 +90,6 @@ function cpuTimes(worker) {
 }
 
 // ---- --direct: a runtime port serving the worker itself ----
-
-/** Inodes of the TCP sockets in LISTEN state on 127.0.0.1 / ::1 / any address -> port. */
-function listeningInodes() {
-  const out = new Map();
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text;
-    try { text = readFileSync(file, "utf8"); } catch { continue; }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== "0A") continue; // 0A = LISTEN
-      out.set(f[9], parseInt(f[1].split(":")[1], 16));
-    }
-  }
-  return out;
-}
-
-/** TCP ports `pid` listens on (its socket fds matched against /proc/net/tcp). */
-function listeningPorts(pid) {
-  const byInode = listeningInodes();
-  const ports = new Set();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m && byInode.has(m[1])) ports.add(byInode.get(m[1]));
-    } catch {} // fd closed meanwhile
-  }
-  return [...ports].sort((a, b) => a - b);
-}
 
 /** `GET <origin>/r/<reg>/v1/health`: 200 and `"status":"ok"`? */
 async function probeHealth(origin, reg) {

@@ -132,7 +132,7 @@ impl<S: Store> Service<S> {
     }
 
     /// Ends a session in memory; whether there was one.
-    fn drop_session(&mut self, conn: ConnId) -> bool {
+    pub(crate) fn drop_session(&mut self, conn: ConnId) -> bool {
         let Some(session) = self.sessions.map.remove(&conn) else {
             return false;
         };

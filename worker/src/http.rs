@@ -3,10 +3,101 @@
 
 use futures_util::StreamExt;
 use registry_core::{ApiError, HttpRequest, HttpResponse};
-use worker::{Headers, Request, Response, Result};
+use worker::{Headers, Request, RequestInit, Response, Result};
 
-/// Bodies declared up to this size are read and dropped before a 413 is answered.
+/// Oversized bodies up to this size (declared, or read when sent without a length) are read and
+/// dropped before the 413 is answered: a client still uploading when its connection closes
+/// would see a reset instead of the 413. A larger declared body is answered at once.
 const DRAIN_LIMIT: usize = 8 << 20;
+
+/// The 413 for a body over `max_body` bytes.
+fn too_large(max_body: usize) -> ApiError {
+    ApiError::too_large(format!(
+        "request body exceeds the limit of {max_body} bytes"
+    ))
+}
+
+/// Reads and drops the body of `req`, up to about `limit` bytes.
+async fn drain(req: &mut Request, limit: usize) -> Result<()> {
+    drain_stream(req.stream()?, limit).await
+}
+
+/// Reads and drops what is left of a body, stopping once more than `limit` bytes were read or
+/// the body fails (the 413 is answered either way).
+async fn drain_stream(mut stream: worker::ByteStream, limit: usize) -> Result<()> {
+    let mut read = 0usize;
+    while read <= limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => read = read.saturating_add(chunk.len()),
+            Some(Err(_)) | None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Reads the whole body of `req` (empty if it has none), or answers 413 once it is known to be
+/// over `max_body` bytes: from its `Content-Length` before reading (a lying one included), or
+/// while reading one sent without.
+async fn read_body(
+    req: &mut Request,
+    max_body: usize,
+) -> Result<std::result::Result<Vec<u8>, ApiError>> {
+    if req.inner().body().is_none() {
+        return Ok(Ok(Vec::new()));
+    }
+    let declared = req.headers().get("content-length")?.map(|v| {
+        // Any declared length that does not fit a usize is over every limit.
+        v.trim().parse::<usize>().unwrap_or(usize::MAX)
+    });
+    if let Some(n) = declared.filter(|n| *n > max_body) {
+        if n <= DRAIN_LIMIT {
+            drain(req, DRAIN_LIMIT).await?;
+        }
+        return Ok(Err(too_large(max_body)));
+    }
+    let mut body = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len().saturating_add(chunk.len()) > max_body {
+            // Sent without a length (chunked): drop the rest as for a declared one.
+            let read = body.len().saturating_add(chunk.len());
+            drop(body);
+            drain_stream(stream, DRAIN_LIMIT.saturating_sub(read)).await?;
+            return Ok(Err(too_large(max_body)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body))
+}
+
+/// The request to hand to a Durable Object: `req` itself when it has no body, otherwise a copy
+/// carrying its body read here in full, or the 413 when the body is over `max_body` bytes.
+///
+/// The Worker reads the body itself because answering a request whose body is still being
+/// streamed into a Durable Object breaks that stream: the runtime then answers 500 ("Network
+/// connection lost") or resets the connection instead of the object's 413.
+pub async fn with_bounded_body(
+    mut req: Request,
+    max_body: usize,
+) -> Result<std::result::Result<Request, ApiError>> {
+    if req.inner().body().is_none() {
+        return Ok(Ok(req));
+    }
+    let body = match read_body(&mut req, max_body).await? {
+        Ok(body) => body,
+        Err(e) => return Ok(Err(e)),
+    };
+    let headers: Headers = req.headers().clone();
+    // The runtime sets the length of the new body itself.
+    headers.delete("content-length")?;
+    headers.delete("transfer-encoding")?;
+    let mut init = RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    Ok(Ok(Request::new_with_init(req.url()?.as_str(), &init)?))
+}
 
 /// Reads a request into the core's shape. A body over `max_body` bytes is an error response.
 pub async fn from_request(
@@ -14,37 +105,10 @@ pub async fn from_request(
     max_body: usize,
 ) -> Result<std::result::Result<HttpRequest, ApiError>> {
     let url = req.url()?;
-    let too_large = || {
-        ApiError::too_large(format!(
-            "request body exceeds the limit of {max_body} bytes"
-        ))
+    let body = match read_body(req, max_body).await? {
+        Ok(body) => body,
+        Err(e) => return Ok(Err(e)),
     };
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max_body) {
-        // Read (and drop) a moderately oversized body before answering: a client still
-        // uploading when the connection closes sees a reset instead of the 413.
-        if declared.is_some_and(|n| n <= DRAIN_LIMIT) && req.inner().body().is_some() {
-            let mut stream = req.stream()?;
-            while let Some(chunk) = stream.next().await {
-                chunk?;
-            }
-        }
-        return Ok(Err(too_large()));
-    }
-    let mut body = Vec::new();
-    if req.inner().body().is_some() {
-        let mut stream = req.stream()?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            if body.len() + chunk.len() > max_body {
-                return Ok(Err(too_large()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-    }
     Ok(Ok(HttpRequest {
         method: req.method().to_string(),
         // The raw (still encoded) path, as the core expects.

@@ -16,6 +16,7 @@ mod sql_store;
 mod streams;
 
 use registry_core::api::split_registry;
+use registry_core::Limits;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 pub use durable::RegistryObject;
@@ -37,7 +38,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 let stub = env
                     .durable_object(REGISTRY_BINDING)?
                     .get_by_name(&registry)?;
-                stub.fetch_with_request(req).await
+                // The body is bounded here, before the object sees it (which bounds it again).
+                match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
+                    Ok(req) => stub.fetch_with_request(req).await,
+                    Err(e) => http::to_response(e.to_response()),
+                }
             }
         },
     }?;

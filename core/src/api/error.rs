@@ -51,6 +51,17 @@ pub struct Reason {
     pub reason: String,
 }
 
+impl Reason {
+    /// Every reason's text, `; `-separated (the message of a refusal).
+    pub fn joined(reasons: &[Reason]) -> String {
+        reasons
+            .iter()
+            .map(|r| r.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl ApiError {
     /// Builds an error. For a server error (status ≥ 500) `message` is internal: it becomes the
     /// [`detail`](Self::detail) and the client gets a generic message for `code` instead.
@@ -152,11 +163,7 @@ impl ApiError {
     /// A refusal with every reason: `"{code}, nothing was written: {reason}; {reason}…"` (409
     /// `conflict`, 422 `rejected`).
     pub fn refused(status: u16, code: &'static str, reasons: Vec<Reason>) -> Self {
-        let message = reasons
-            .iter()
-            .map(|r| r.reason.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = Reason::joined(&reasons);
         Self::new(
             status,
             code,

@@ -87,9 +87,9 @@ impl<S: Store> Service<S> {
             self.sessions.requesters.remove(&id);
             return Err(e);
         }
-        if let Some(s) = conn.and_then(|c| self.sessions.map.get_mut(&c)) {
+        if let Some((conn, s)) = conn.and_then(|c| Some(c).zip(self.sessions.map.get_mut(&c))) {
             s.requested.insert(id);
-            self.sessions.dirty.insert(conn.expect("a session"));
+            self.sessions.dirty.insert(conn);
         }
         Ok(id)
     }
@@ -326,10 +326,9 @@ impl<S: Store> Service<S> {
         };
         self.open_session_inner(conn, false)?;
         if let Err(e) = self.watch(conn, "sse", spec, since) {
-            // Nothing was sent on this stream yet: its session simply ends.
-            let effects = self.close_session(conn);
-            self.sessions.out.extend(effects.send);
-            self.woken.extend(effects.wake);
+            // Nothing was sent on this stream yet: its (unsaved) session simply ends.
+            self.drop_session(conn);
+            self.sessions.ephemeral.remove(&conn);
             return Err(e);
         }
         Ok(())

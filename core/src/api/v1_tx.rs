@@ -145,8 +145,10 @@ impl<S: Store> Service<S> {
                 w.if_versions.push((t.id.clone(), expected));
             }
             let exists = match (t.op, current) {
-                (TxOpKind::Create, Some(_)) => Some("cannot create {:?}: it exists"),
-                (TxOpKind::Update | TxOpKind::Delete, None) => Some("{:?} does not exist"),
+                (TxOpKind::Create, Some(_)) => Some(format!("cannot create {:?}: it exists", t.id)),
+                (TxOpKind::Update | TxOpKind::Delete, None) => {
+                    Some(format!("{:?} does not exist", t.id))
+                }
                 _ => None,
             };
             if t.op == TxOpKind::Delete {
@@ -167,11 +169,7 @@ impl<S: Store> Service<S> {
                 }
             }
             if let Some(text) = exists {
-                conflicts.push(crate::write::checks::reason(
-                    &w,
-                    Some(&t.id),
-                    text.replace("{:?}", &format!("{:?}", t.id)),
-                ));
+                conflicts.push(crate::write::checks::reason(&w, Some(&t.id), text));
             }
         }
         w.conflicts = conflicts;

@@ -112,11 +112,7 @@ pub fn conflict(respond: &Respond, reasons: Vec<Reason>) -> ApiError {
     match respond {
         Respond::Tx => ApiError::refused(409, "conflict", reasons),
         _ => {
-            let text = reasons
-                .iter()
-                .map(|r| r.reason.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let text = Reason::joined(&reasons);
             ApiError::new(
                 409,
                 "version_conflict",
