@@ -58,6 +58,13 @@ pub struct Principal {
     prefixes: Option<Vec<String>>,
 }
 
+impl Default for Principal {
+    /// [`Principal::open`].
+    fn default() -> Self {
+        Principal::open()
+    }
+}
+
 impl Principal {
     /// The principal of open mode: allowed everything, no name.
     pub fn open() -> Self {
