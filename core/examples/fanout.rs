@@ -11,7 +11,7 @@ fn main() {
         .unwrap_or(1000);
     let mut svc = Service::load(MemStore::default(), Limits::default()).unwrap();
     for conn in 0..n {
-        svc.open_session(conn).value.unwrap();
+        svc.open_session(conn, &Default::default()).value.unwrap();
         let watch = r#"{"type":"watch","watch":"w","names":["bench:x"]}"#;
         let _ = svc.on_message(conn, watch, 0);
     }

@@ -24,6 +24,7 @@
 //! (persistence trait + in-memory store), [`duration`] (Go duration syntax), [`config`].
 
 pub mod api;
+pub mod auth;
 pub mod config;
 mod connections;
 pub mod deps;

@@ -189,6 +189,20 @@ impl Registry {
         }
     }
 
+    /// Like [`Registry::changed_since`] over every entry `visible` says a reader sees (a scan:
+    /// used only for readers limited to some ids who name none). A delete since `since` counts
+    /// as a change, as it does there.
+    pub fn changed_since_where(&self, since: u64, visible: impl Fn(&str) -> bool) -> bool {
+        if since > self.meta.head || self.meta.last_delete > since {
+            return true;
+        }
+        self.meta.head > since
+            && self
+                .entries
+                .values()
+                .any(|e| e.version > since && visible(&e.id))
+    }
+
     /// The current entries as history records them.
     pub fn content_state(&self) -> State {
         self.entries
@@ -391,21 +405,28 @@ impl Registry {
         names.filter(|n| !self.requests.contains_key(*n)).count()
     }
 
-    /// Plans taking (consuming) the pending requests for `names` (all if `None`): they become
-    /// delivered, awaiting a verdict until `now + ttl_ms`.
+    /// Plans taking (consuming) the pending requests for `names` (all if `None`) that are
+    /// `in_scope` (the taker's access scope): they become delivered, awaiting a verdict until
+    /// `now + ttl_ms`.
     pub fn plan_take_requests(
         &self,
         names: Option<&[String]>,
+        in_scope: impl Fn(&str) -> bool,
         now: Millis,
         ttl_ms: Millis,
     ) -> (Commit, Vec<PendingRequest>) {
         let taken: Vec<PendingRequest> = match names {
-            None => self.requests.values().cloned().collect(),
+            None => self
+                .requests
+                .values()
+                .filter(|r| in_scope(&r.name))
+                .cloned()
+                .collect(),
             Some(names) => {
                 let mut seen = BTreeSet::new();
                 names
                     .iter()
-                    .filter(|n| seen.insert(n.as_str()))
+                    .filter(|n| seen.insert(n.as_str()) && in_scope(n))
                     .filter_map(|n| self.requests.get(n).cloned())
                     .collect()
             }

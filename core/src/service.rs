@@ -5,6 +5,7 @@
 //! send stream messages, close connections, arm the alarm).
 
 use crate::api::{ApiError, HttpRequest, HttpResponse};
+use crate::auth::{Action, Principal};
 use crate::config::Limits;
 use crate::duration::Millis;
 use crate::effects::{Effects, Step};
@@ -330,8 +331,10 @@ impl<S: Store> Service<S> {
             .recover()
             .and_then(|()| self.expire_due(now))
             .and_then(|()| match w.kind {
-                WaitKind::Values => Ok(self.values_response(w.names.as_deref())),
-                WaitKind::Requests => self.take_requests_response(w.names.as_deref(), now),
+                WaitKind::Values => Ok(self.values_response(&w.principal, w.names.as_deref())),
+                WaitKind::Requests => {
+                    self.take_requests_response(&w.principal, w.names.as_deref(), now)
+                }
                 WaitKind::Outcome => self.outcome_response(w.names.as_deref()),
                 WaitKind::Tx => self.finish_pending_tx(waiter, now),
             });
@@ -482,20 +485,23 @@ impl<S: Store> Service<S> {
             )));
         }
         let method = req.method.as_str();
+        let p = &req.principal;
         let not_allowed = || Err(ApiError::method_not_allowed(method));
         // Entry ids are percent-decoded on their own so that `/` and `%` can be part of an id.
         if let Some(raw) = req.path.strip_prefix("/v1/entries/") {
             let (raw_id, sub) = raw.split_once('/').unwrap_or((raw, ""));
             let id = crate::api::query::percent_decode(raw_id, false)
                 .map_err(|e| ApiError::new(400, "invalid_id", format!("invalid entry id: {e}")))?;
+            // Out of scope is refused before anything else, so it tells nothing of the entry.
+            crate::auth::check(p, Action::of_request(method, &req.path), &id)?;
             self.expire_due(now)?;
             return match (sub, method) {
-                ("dependencies", "GET") => self.v1_dependencies(&id),
+                ("dependencies", "GET") => self.v1_dependencies(p, &id),
                 ("dependencies", _) => not_allowed(),
                 ("", _) => match method {
                     "GET" => self.v1_get_entry(&id),
-                    "PUT" => self.v1_put_entry(&id, &req.body, now),
-                    "DELETE" => self.v1_delete_entry(&id, &req.query, now),
+                    "PUT" => self.v1_put_entry(p, &id, &req.body, now),
+                    "DELETE" => self.v1_delete_entry(p, &id, &req.query, now),
                     _ => not_allowed(),
                 },
                 _ => Err(ApiError::not_found(&req.path)),
@@ -504,13 +510,13 @@ impl<S: Store> Service<S> {
         if let Some(rest) = req.path.strip_prefix("/v1/requests") {
             if rest.is_empty() || rest.starts_with('/') {
                 self.expire_due(now)?;
-                return self.v1_requests(method, rest, &req.query, &req.body, now);
+                return self.v1_requests(p, method, rest, &req.query, &req.body, now);
             }
         }
         if let Some(v) = req.path.strip_prefix("/v1/versions/") {
             self.expire_due(now)?;
             return if method == "GET" {
-                self.v1_version(v)
+                self.v1_version(p, v)
             } else {
                 not_allowed()
             };
@@ -539,33 +545,39 @@ impl<S: Store> Service<S> {
         }
         self.expire_due(now)?;
         match (path.as_str(), method) {
-            ("/consumer", "GET") => self.consumer_get(&req.query, now),
-            ("/consumer", _) => self.consumer_put(&req.body, now),
-            ("/provider", "GET") => self.provider_get(&req.query, now),
-            ("/provider", _) => self.provider_put(&req.body, now),
-            ("/v1/entries", _) => self.v1_list_entries(&req.query),
-            ("/v1/versions", _) => self.v1_versions(&req.query),
-            ("/v1/diff", _) => self.v1_diff(&req.query),
-            ("/v1/state", _) => self.v1_state(&req.query),
-            ("/v1/rollback", _) => self.v1_rollback(&req.body, now),
-            ("/v1/tx", _) => self.v1_tx(&req.body, now),
-            ("/v1/config", "GET") => self.v1_get_config(),
-            ("/v1/config", _) => self.v1_put_config(&req.body, now),
-            _ => Ok(Reply::Respond(self.health())),
+            ("/consumer", "GET") => self.consumer_get(p, &req.query, now),
+            ("/consumer", _) => self.consumer_put(p, &req.body, now),
+            ("/provider", "GET") => self.provider_get(p, &req.query, now),
+            ("/provider", _) => self.provider_put(p, &req.body, now),
+            ("/v1/entries", _) => self.v1_list_entries(p, &req.query),
+            ("/v1/versions", _) => self.v1_versions(p, &req.query),
+            ("/v1/diff", _) => self.v1_diff(p, &req.query),
+            ("/v1/state", _) => self.v1_state(p, &req.query),
+            ("/v1/rollback", _) => self.v1_rollback(p, &req.body, now),
+            ("/v1/tx", _) => self.v1_tx(p, &req.body, now),
+            ("/v1/config", "GET") => {
+                crate::auth::check(p, Action::ConfigRead, crate::registry_config::CONFIG_ID)?;
+                self.v1_get_config()
+            }
+            ("/v1/config", _) => self.v1_put_config(p, &req.body, now),
+            _ => Ok(Reply::Respond(self.health(p))),
         }
     }
 
-    fn health(&self) -> HttpResponse {
-        HttpResponse::json(
-            200,
-            &serde_json::json!({
-                "status": "ok",
-                "version": self.registry.head(),
-                "entries": self.registry.len(),
-                "pending_requests": self.registry.pending_requests(),
-                "waiters": self.waiters.len(),
-            }),
-        )
+    fn health(&self, p: &Principal) -> HttpResponse {
+        let mut doc = serde_json::json!({
+            "status": "ok",
+            // Open mode is said out loud: anyone who reaches the worker may do anything.
+            "auth": if p.is_open() { "open" } else { "tokens" },
+            "version": self.registry.head(),
+        });
+        // Counts cover the whole registry: only a token that sees all of it gets them.
+        if p.is_unrestricted() {
+            doc["entries"] = self.registry.len().into();
+            doc["pending_requests"] = self.registry.pending_requests().into();
+            doc["waiters"] = self.waiters.len().into();
+        }
+        HttpResponse::json(200, &doc)
     }
 
     fn stamp(&self, reply: Reply) -> Reply {

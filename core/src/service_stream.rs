@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::api::ApiError;
+use crate::auth::{Action, Principal};
 use crate::duration::Millis;
 use crate::effects::{Effects, Step};
 use crate::history::Version;
@@ -21,8 +22,14 @@ impl<S: Store> Service<S> {
     /// Opens a session for a new WebSocket connection; its subscriptions are saved in the
     /// store as they change, so that it survives the host's eviction or hibernation
     /// ([`Service::restore_sessions`]).
-    pub fn open_session(&mut self, conn: ConnId) -> Step<Result<(), ApiError>> {
-        let result = self.open_session_inner(conn, true);
+    /// `principal` is who opened it (from the request's credentials): every message is
+    /// checked against it, and its watches see only what it may read.
+    pub fn open_session(
+        &mut self,
+        conn: ConnId,
+        principal: &Principal,
+    ) -> Step<Result<(), ApiError>> {
+        let result = self.open_session_inner(conn, true, principal);
         self.step(result)
     }
 
@@ -32,6 +39,7 @@ impl<S: Store> Service<S> {
         &mut self,
         conn: ConnId,
         durable: bool,
+        principal: &Principal,
     ) -> Result<(), ApiError> {
         if !self.sessions.map.contains_key(&conn) {
             self.check_connection_capacity()?;
@@ -44,7 +52,7 @@ impl<S: Store> Service<S> {
                 self.limits.max_sessions
             )));
         }
-        self.sessions.map.entry(conn).or_default();
+        self.sessions.map.entry(conn).or_default().principal = principal.clone();
         if !durable {
             self.sessions.ephemeral.insert(conn);
         }
@@ -119,6 +127,7 @@ impl<S: Store> Service<S> {
         }
         session.provides = state.provides;
         session.requested = state.requested;
+        session.principal = state.principal;
         self.sessions.map.insert(conn, session);
     }
 
@@ -203,6 +212,10 @@ impl<S: Store> Service<S> {
         msg: ClientMsg,
         now: Millis,
     ) -> Result<Option<Value>, ApiError> {
+        let p = self.session_mut(conn).principal.clone();
+        if !p.permits(Action::of_message(&msg)) {
+            return Err(crate::auth::forbidden());
+        }
         match msg {
             ClientMsg::Ping => {
                 self.sessions
@@ -219,7 +232,7 @@ impl<S: Store> Service<S> {
                 Ok(Some(json!({})))
             }
             ClientMsg::Provide { body, names } => {
-                self.provider_put(&body, now)?;
+                self.provider_put(&p, &body, now)?;
                 let mut added = false;
                 for n in &names {
                     added |= self.session_mut(conn).provides.insert(n.clone());
@@ -240,7 +253,7 @@ impl<S: Store> Service<S> {
                 Ok(Some(json!({})))
             }
             ClientMsg::Request { name, value } => {
-                let id = self.make_request(name, value, now, Some(conn))?;
+                let id = self.make_request(&p, name, value, now, Some(conn))?;
                 let status = self
                     .registry
                     .request(id)
@@ -254,7 +267,7 @@ impl<S: Store> Service<S> {
                 apply,
             } => {
                 // The same shape as the HTTP verdict's answer.
-                let record = self.verdict(request, accept, reason.as_deref(), apply, now)?;
+                let record = self.verdict(&p, request, accept, reason.as_deref(), apply, now)?;
                 Ok(Some(crate::api::v1_requests::record_json(&record)))
             }
             ClientMsg::Validate {
@@ -343,9 +356,10 @@ impl<S: Store> Service<S> {
         }
         let watch = self.compile_watch(&spec)?;
         let base = self.registry.meta().base;
+        let p = self.session_mut(conn).principal.clone();
         match since {
-            Some(s) if s >= base => self.send_backlog(conn, id, &watch, s, head)?,
-            _ => self.send_snapshot(conn, id, &watch, &spec),
+            Some(s) if s >= base => self.send_backlog(conn, id, &watch, &p, s, head)?,
+            _ => self.send_snapshot(conn, id, &watch, &spec, &p),
         }
         self.sessions.send(
             conn,
@@ -360,8 +374,15 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
-    fn send_snapshot(&mut self, conn: ConnId, id: &str, watch: &Watch, spec: &WatchSpec) {
-        let silent = |kind: &str| self.config.is_silent(kind);
+    fn send_snapshot(
+        &mut self,
+        conn: ConnId,
+        id: &str,
+        watch: &Watch,
+        spec: &WatchSpec,
+        p: &Principal,
+    ) {
+        let silent = |e: &crate::Entry| self.config.is_silent(&e.kind) || !p.may_read(&e.id);
         let entries: Vec<&crate::Entry> = match (watch, &spec.names) {
             (Watch::Names(_), Some(names)) => {
                 let mut seen = std::collections::BTreeSet::new();
@@ -369,13 +390,13 @@ impl<S: Store> Service<S> {
                     .iter()
                     .filter(|n| seen.insert(n.as_str()))
                     .filter_map(|n| self.registry.get(n))
-                    .filter(|e| !silent(&e.kind))
+                    .filter(|e| !silent(e))
                     .collect()
             }
             (Watch::Query(q), _) => self
                 .registry
                 .entries()
-                .filter(|e| !silent(&e.kind) && q.matches(e))
+                .filter(|e| !silent(e) && q.matches(e))
                 .collect(),
             _ => Vec::new(),
         };
@@ -389,6 +410,7 @@ impl<S: Store> Service<S> {
         conn: ConnId,
         id: &str,
         watch: &Watch,
+        p: &Principal,
         since: u64,
         head: u64,
     ) -> Result<(), ApiError> {
@@ -397,7 +419,7 @@ impl<S: Store> Service<S> {
             let to = head.min(from + BACKLOG_CHUNK - 1);
             let versions = self.store.versions(from, to).map_err(ApiError::storage)?;
             for v in &versions {
-                if let Some(ops) = self.matching_ops(watch, v) {
+                if let Some(ops) = self.matching_ops(watch, p, v) {
                     let actor = Value::from(v.actor.as_str()).to_string();
                     self.sessions
                         .out
@@ -409,25 +431,30 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
-    /// The operations of a version a watch sees, as a JSON array (`None`: none).
-    fn matching_ops(&self, watch: &Watch, v: &Version) -> Option<String> {
-        let items = watch.items(&v.changeset, &|kind| self.config.is_silent(kind));
+    /// The operations of a version a watch of `p` sees, as a JSON array (`None`: none).
+    fn matching_ops(&self, watch: &Watch, p: &Principal, v: &Version) -> Option<String> {
+        let items = watch.items(&v.changeset, &|kind| self.config.is_silent(kind), &|id| {
+            p.may_read(id)
+        });
         (!items.is_empty()).then(|| Value::Array(items).to_string())
     }
 
-    /// Sends a new version to every watch it concerns. Watches with the same selection share
-    /// one evaluation and one serialization of the operations (1,000 watchers of one register
-    /// cost one match and one JSON encoding, plus 1,000 short envelopes).
+    /// Sends a new version to every watch it concerns. Watches with the same selection and
+    /// the same read scope share one evaluation and one serialization of the operations
+    /// (1,000 watchers of one register cost one match and one JSON encoding, plus 1,000 short
+    /// envelopes).
     pub(crate) fn fan_out(&mut self, v: &Version) {
-        let mut shared: std::collections::HashMap<&WatchSpec, Option<String>> =
+        type Key<'a> = (&'a WatchSpec, Option<&'a [String]>);
+        let mut shared: std::collections::HashMap<Key<'_>, Option<String>> =
             std::collections::HashMap::new();
         let actor = Value::from(v.actor.as_str()).to_string();
         let mut out = Vec::new();
         for (conn, session) in &self.sessions.map {
+            let p = &session.principal;
             for (id, (spec, watch)) in &session.watches {
                 let ops = shared
-                    .entry(spec)
-                    .or_insert_with(|| self.matching_ops(watch, v));
+                    .entry((spec, p.prefixes()))
+                    .or_insert_with(|| self.matching_ops(watch, p, v));
                 if let Some(ops) = ops {
                     out.push(change_message(*conn, id, v.version, &actor, ops));
                 }
@@ -472,9 +499,12 @@ impl<S: Store> Service<S> {
         if wanted.is_empty() {
             return Ok(());
         }
-        let (commit, taken): (Commit, _) =
-            self.registry
-                .plan_take_requests(Some(&wanted), now, self.limits.request_ttl_ms);
+        let (commit, taken): (Commit, _) = self.registry.plan_take_requests(
+            Some(&wanted),
+            |_| true,
+            now,
+            self.limits.request_ttl_ms,
+        );
         self.commit(commit)?;
         for r in taken {
             self.send_request(&r);

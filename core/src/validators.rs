@@ -84,7 +84,9 @@ impl<S: Store> Service<S> {
         }
         let deadline = now.saturating_add(self.config.stored.validator_timeout_ms);
         // Indexed under no name: only its own verdicts wake it (`wake_id`).
-        let waiter = self.waiters.add(WaitKind::Tx, Some(Vec::new()));
+        let waiter = self
+            .waiters
+            .add(WaitKind::Tx, Some(Vec::new()), write.principal.clone());
         let tx = waiter;
         let mut awaiting = BTreeSet::new();
         for (conn, vid, matching) in asks {

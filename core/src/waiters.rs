@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::auth::Principal;
+
 /// Identifies one held long poll.
 pub type WaiterId = u64;
 
@@ -28,6 +30,9 @@ pub struct Waiter {
     pub names: Option<Vec<String>>,
     /// Whether a change already woke it (it is no longer indexed).
     pub woken: bool,
+    /// Who holds it: a waiter on all names is woken only by names in this principal's scope,
+    /// and its answer shows only those.
+    pub principal: Principal,
 }
 
 /// All held long polls of one registry, indexed by name for O(changed names) wake-ups.
@@ -50,8 +55,13 @@ impl Waiters {
         self.waiters.is_empty()
     }
 
-    /// Registers a waiter and returns its id.
-    pub fn add(&mut self, kind: WaitKind, names: Option<Vec<String>>) -> WaiterId {
+    /// Registers a waiter held by `principal` and returns its id.
+    pub fn add(
+        &mut self,
+        kind: WaitKind,
+        names: Option<Vec<String>>,
+        principal: Principal,
+    ) -> WaiterId {
         self.next_id += 1;
         let id = self.next_id;
         match &names {
@@ -73,6 +83,7 @@ impl Waiters {
                 kind,
                 names,
                 woken: false,
+                principal,
             },
         );
         id
@@ -91,8 +102,14 @@ impl Waiters {
         names: impl IntoIterator<Item = &'a String>,
     ) -> Vec<WaiterId> {
         let mut hit = BTreeSet::new();
+        let names: Vec<&String> = names.into_iter().collect();
         if let Some(all) = self.watch_all.get(&kind) {
-            hit.extend(all.iter().copied());
+            // A waiter on all names whose holder sees only some is woken by those only.
+            hit.extend(all.iter().copied().filter(|id| {
+                self.waiters.get(id).is_some_and(|w| {
+                    w.principal.is_unrestricted() || names.iter().any(|n| w.principal.in_scope(n))
+                })
+            }));
         }
         for n in names {
             if let Some(ids) = self.by_name.get(&(kind, n.clone())) {
@@ -164,9 +181,10 @@ mod tests {
     #[test]
     fn wakes_only_matching_waiters_once() {
         let mut w = Waiters::default();
-        let a = w.add(WaitKind::Values, Some(vec!["a".into()]));
-        let all = w.add(WaitKind::Values, None);
-        let req = w.add(WaitKind::Requests, Some(vec!["a".into()]));
+        let open = Principal::open;
+        let a = w.add(WaitKind::Values, Some(vec!["a".into()]), open());
+        let all = w.add(WaitKind::Values, None, open());
+        let req = w.add(WaitKind::Requests, Some(vec!["a".into()]), open());
         assert_eq!(w.wake(WaitKind::Values, &["b".to_string()]), vec![all]);
         assert_eq!(w.wake(WaitKind::Values, &["a".to_string()]), vec![a]);
         assert!(w.wake(WaitKind::Values, &["a".to_string()]).is_empty());
@@ -175,5 +193,24 @@ mod tests {
         assert!(w.get(a).unwrap().woken);
         w.remove(a);
         assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn a_waiter_on_all_names_is_woken_only_by_names_in_its_scope() {
+        use crate::auth::Role;
+        let mut w = Waiters::default();
+        let kitchen = Principal::new("k", Role::Consumer, None, Some(vec!["kitchen.".into()]));
+        let scoped = w.add(WaitKind::Values, None, kitchen);
+        let all = w.add(WaitKind::Values, None, Principal::open());
+        // A change outside the scope wakes the unrestricted waiter only (positive control).
+        assert_eq!(
+            w.wake(WaitKind::Values, &["garage.door".to_string()]),
+            vec![all]
+        );
+        assert!(!w.get(scoped).unwrap().woken);
+        assert_eq!(
+            w.wake(WaitKind::Values, &["kitchen.light".to_string()]),
+            vec![scoped]
+        );
     }
 }

@@ -23,9 +23,12 @@ export function freePort() {
 
 /** One wrangler dev process; `restart()` keeps the persisted state. */
 export class Worker {
-  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`. */
-  constructor({ vars = {} } = {}) {
+  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`;
+   *  `readyStatuses`: statuses of an anonymous `GET /v1/health` that mean it runs (401 when
+   *  REGISTRY_TOKENS is set, 500 when it is malformed). */
+  constructor({ vars = {}, readyStatuses = [200] } = {}) {
     this.vars = vars;
+    this.readyStatuses = readyStatuses;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
     this.port = null;
@@ -62,7 +65,7 @@ export class Worker {
       if (this.proc.exitCode !== null) throw new Error(`wrangler exited:\n${this.log}`);
       try {
         const r = await fetch(`${this.url}/v1/health`);
-        if (r.status === 200) return this;
+        if (this.readyStatuses.includes(r.status)) return this;
       } catch {}
       await sleep(150);
     }

@@ -17,6 +17,7 @@ pub mod query_fuzz;
 
 use std::collections::{BTreeMap, HashMap};
 
+use registry_core::auth::Principal;
 use registry_core::stream::ConnId;
 use registry_core::{
     Effects, HttpRequest, HttpResponse, Limits, MemStore, Millis, Reply, Service, WaiterId,
@@ -50,6 +51,8 @@ pub struct Harness {
     closed: Vec<ConnId>,
     /// The alarm as the last effects set it.
     alarm: Option<Millis>,
+    /// Who the next requests and connections are made by (open mode by default).
+    principal: Principal,
 }
 
 impl Default for Harness {
@@ -76,7 +79,14 @@ impl Harness {
             inbox: BTreeMap::new(),
             closed: Vec::new(),
             alarm: None,
+            principal: Principal::open(),
         }
+    }
+
+    /// Makes the following requests and connections as `principal` (what the host's
+    /// authorization of a token gave); [`Principal::open`] goes back to open mode.
+    pub fn act_as(&mut self, principal: Principal) {
+        self.principal = principal;
     }
 
     /// The simulated time.
@@ -96,7 +106,7 @@ impl Harness {
 
     /// Sends a request; long polls come back as [`Ticket::Held`].
     pub fn start(&mut self, method: &str, target: &str, body: &str) -> Ticket {
-        let req = HttpRequest::new(method, target, body);
+        let req = HttpRequest::new(method, target, body).by(self.principal.clone());
         let step = self.svc.handle(&req, self.now);
         let ticket = match step.value {
             Reply::Respond(r) => Ticket::Done(r),
@@ -209,7 +219,7 @@ impl Harness {
 
     /// Opens a stream connection (a WebSocket).
     pub fn connect(&mut self, conn: ConnId) {
-        let step = self.svc.open_session(conn);
+        let step = self.svc.open_session(conn, &self.principal);
         step.value.expect("session opens");
         self.inbox.insert(conn, Vec::new());
         self.carry_out(step.effects);
@@ -224,7 +234,9 @@ impl Harness {
         last_event_id: Option<&str>,
     ) -> Result<(), registry_core::ApiError> {
         self.inbox.insert(conn, Vec::new());
-        let step = self.svc.open_watch(conn, query, last_event_id, self.now);
+        let step = self
+            .svc
+            .open_watch(conn, query, last_event_id, &self.principal, self.now);
         if step.value.is_err() {
             self.inbox.remove(&conn);
         }

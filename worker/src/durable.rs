@@ -14,6 +14,7 @@
 //!   [`RegistryObject::carry_out`]: wake held requests, send messages, close connections, arm
 //!   the alarm.
 
+use registry_core::auth::Principal;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -276,8 +277,13 @@ impl RegistryObject {
     async fn serve(&self, mut req: Request) -> Result<Response> {
         // Close the sessions of streams found gone: their slots are free again.
         self.carry_out_now(Effects::default());
+        // Who asks, as the entry authorized it: without it, nothing is served.
+        let principal = match crate::auth_env::principal_of(&req) {
+            Ok(p) => p,
+            Err(e) => return to_response(e.to_response()),
+        };
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
-        let mut http = match from_request(&mut req, max_body).await? {
+        let mut http = match from_request(&mut req, principal, max_body).await? {
             Ok(http) => http,
             Err(e) => return to_response(e.to_response()),
         };
@@ -286,7 +292,7 @@ impl RegistryObject {
             Err(e) => return to_response(e.to_response()),
         }
         if http.path == "/v1/ws" {
-            return self.accept_socket(&req);
+            return self.accept_socket(&req, &http.principal);
         }
         if http.path == "/v1/watch" && http.method == "GET" {
             return self.open_event_stream(&req, &http).await;
@@ -352,7 +358,7 @@ impl RegistryObject {
     }
 
     /// `GET /v1/ws` with `Upgrade: websocket`: a hibernatable socket with a new session.
-    fn accept_socket(&self, req: &Request) -> Result<Response> {
+    fn accept_socket(&self, req: &Request, principal: &Principal) -> Result<Response> {
         let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
         if !upgrade.eq_ignore_ascii_case("websocket") {
             let e = registry_core::ApiError::new(
@@ -365,7 +371,7 @@ impl RegistryObject {
         // Loads the service (restoring hibernated sockets) before the id is chosen.
         self.with_service(|_| ())?;
         let conn = self.take_conn_id();
-        let step = self.with_service(|s| s.open_session(conn))?;
+        let step = self.with_service(|s| s.open_session(conn, principal))?;
         if let Err(e) = step.value {
             self.carry_out_now(step.effects);
             return to_response(e.to_response());
@@ -375,7 +381,7 @@ impl RegistryObject {
         pair.server.serialize_attachment(encode_attachment(conn))?;
         self.conns.borrow_mut().insert(conn, Conn::Ws(pair.server));
         self.carry_out_now(step.effects);
-        Response::from_websocket(pair.client)
+        crate::auth_env::select_ws_protocol(req, Response::from_websocket(pair.client)?)
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
@@ -386,8 +392,10 @@ impl RegistryObject {
         let conn = self.take_conn_id();
         let (tx, rx) = futures_channel::mpsc::unbounded();
         self.conns.borrow_mut().insert(conn, Conn::Sse(tx.clone()));
-        let step = self
-            .with_service(|s| s.open_watch(conn, &http.query, last_event_id.as_deref(), now()))?;
+        let step = self.with_service(|s| {
+            let since = last_event_id.as_deref();
+            s.open_watch(conn, &http.query, since, &http.principal, now())
+        })?;
         if let Err(e) = step.value {
             self.conns.borrow_mut().remove(&conn);
             self.carry_out(step.effects).await?;

@@ -99,9 +99,11 @@ pub async fn with_bounded_body(
     Ok(Ok(Request::new_with_init(req.url()?.as_str(), &init)?))
 }
 
-/// Reads a request into the core's shape. A body over `max_body` bytes is an error response.
+/// Reads a request made by `principal` into the core's shape. A body over `max_body` bytes is
+/// an error response.
 pub async fn from_request(
     req: &mut Request,
+    principal: registry_core::auth::Principal,
     max_body: usize,
 ) -> Result<std::result::Result<HttpRequest, ApiError>> {
     let url = req.url()?;
@@ -115,6 +117,7 @@ pub async fn from_request(
         path: url.path().to_string(),
         query: url.query().unwrap_or("").to_string(),
         body,
+        principal,
     }))
 }
 

@@ -3,8 +3,10 @@
 //! The entry point only routes: `/r/{registry}/…` (bare paths = registry `default`) goes to the
 //! Durable Object named after the registry, which is a thin shell around `registry-core`
 //! ([`durable::RegistryObject`]). Static files of `www/` are served by the `[assets]` binding
-//! before this code runs. CORS is answered here for every response.
+//! before this code runs. CORS is answered here for every response. Every request is authorized
+//! here ([`auth_env::admit`]) and reaches its object carrying the principal.
 
+pub mod auth_env;
 mod cors;
 mod durable;
 mod http;
@@ -30,16 +32,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
     let response = match split_registry(&req.path()) {
         Err(e) => http::to_response(e.to_response()),
-        Ok((registry, _)) => {
-            let stub = env
-                .durable_object(REGISTRY_BINDING)?
-                .get_by_name(&registry)?;
-            // The body is bounded here, before the object sees it (which bounds it again).
-            match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
-                Ok(req) => stub.fetch_with_request(req).await,
-                Err(e) => http::to_response(e.to_response()),
+        Ok((registry, inner)) => match auth_env::admit(&env, &req, &registry, &inner)? {
+            auth_env::Admission::Refuse(response) => Ok(response),
+            auth_env::Admission::Forward(req) => {
+                let stub = env
+                    .durable_object(REGISTRY_BINDING)?
+                    .get_by_name(&registry)?;
+                // The body is bounded here, before the object sees it (which bounds it again).
+                match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
+                    Ok(req) => stub.fetch_with_request(req).await,
+                    Err(e) => http::to_response(e.to_response()),
+                }
             }
-        }
+        },
     }?;
     if response.status_code() == 101 {
         return Ok(response);

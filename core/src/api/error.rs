@@ -149,13 +149,15 @@ impl ApiError {
     }
 
     /// Renders the error as a JSON response; a 429 (a registry-wide bound, freed as held
-    /// requests end) carries `Retry-After`.
+    /// requests end) carries `Retry-After`, a 401 `WWW-Authenticate: Bearer` (only Bearer: a
+    /// `Basic` challenge would make browsers pop up a login dialog over the page).
     pub fn to_response(&self) -> HttpResponse {
         let response = HttpResponse::json(self.status, &json!({"error": self.body()}));
-        if self.status == 429 {
-            return response.with_header("retry-after", RETRY_AFTER_SECONDS.to_string());
+        match self.status {
+            429 => response.with_header("retry-after", RETRY_AFTER_SECONDS.to_string()),
+            401 => response.with_header("www-authenticate", "Bearer realm=\"registry\""),
+            _ => response,
         }
-        response
     }
 
     /// A refusal with every reason: `"{code}, nothing was written: {reason}; {reason}…"` (409

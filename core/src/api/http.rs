@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::auth::Principal;
+
 /// A request as the API layer sees it (the registry prefix already removed from `path`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpRequest {
@@ -13,6 +15,9 @@ pub struct HttpRequest {
     pub query: String,
     /// The request body.
     pub body: Vec<u8>,
+    /// Who asks: set by the host from the request's credentials ([`crate::auth::authorize`]);
+    /// [`Principal::open`] (the default) in open mode.
+    pub principal: Principal,
 }
 
 impl HttpRequest {
@@ -30,7 +35,22 @@ impl HttpRequest {
             path: path.to_string(),
             query: query.to_string(),
             body: body.into(),
+            principal: Principal::open(),
         }
+    }
+
+    /// The same request made by `principal`.
+    ///
+    /// ```
+    /// use registry_core::api::HttpRequest;
+    /// use registry_core::auth::{Principal, Role};
+    /// let p = Principal::new("panel", Role::Consumer, None, None);
+    /// let r = HttpRequest::new("GET", "/consumer", "").by(p.clone());
+    /// assert_eq!(r.principal, p);
+    /// ```
+    pub fn by(mut self, principal: Principal) -> Self {
+        self.principal = principal;
+        self
     }
 }
 

@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::{parse_poll_params, PollParams};
 use super::register_body::{decode_consumer_put, decode_provider_put, ProviderItem};
+use crate::auth::Principal;
 use crate::duration::Millis;
 use crate::entry::Entry;
 use crate::entry::REGISTER_KIND;
@@ -18,27 +19,43 @@ use crate::write::{Intent, Respond, Write};
 
 impl<S: Store> Service<S> {
     /// `GET /consumer`: the named registers (all if none named), optionally after a long poll.
-    pub(crate) fn consumer_get(&mut self, query: &str, now: Millis) -> Result<Reply, ApiError> {
-        let params = parse_poll_params(query)?;
+    /// Names outside the principal's scope are left out, as if they did not exist.
+    pub(crate) fn consumer_get(
+        &mut self,
+        p: &Principal,
+        query: &str,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
+        let mut params = parse_poll_params(query)?;
         self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
-        let changed = params
-            .since
-            .is_some_and(|v| self.registry.changed_since(params.names.as_deref(), v));
+        if let Some(names) = &mut params.names {
+            names.retain(|n| p.may_read(n));
+        }
+        let changed = params.since.is_some_and(|v| match &params.names {
+            None if !p.is_unrestricted() => self.registry.changed_since_where(v, |n| p.may_read(n)),
+            names => self.registry.changed_since(names.as_deref(), v),
+        });
         if params.wait_ms <= 0 || changed {
             return Ok(Reply::Respond(
-                self.values_response(params.names.as_deref()),
+                self.values_response(p, params.names.as_deref()),
             ));
         }
-        self.hold(WaitKind::Values, params, now)
+        self.hold(p, WaitKind::Values, params, now)
     }
 
-    /// `GET /provider`: takes the pending change requests for the names (all if none named);
-    /// if there are none and `wait` > 0, waits for one.
-    pub(crate) fn provider_get(&mut self, query: &str, now: Millis) -> Result<Reply, ApiError> {
+    /// `GET /provider`: takes the pending change requests for the names (all if none named)
+    /// within the principal's scope; if there are none and `wait` > 0, waits for one.
+    pub(crate) fn provider_get(
+        &mut self,
+        p: &Principal,
+        query: &str,
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let params = parse_poll_params(query)?;
         self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
         let (commit, taken) = self.registry.plan_take_requests(
             params.names.as_deref(),
+            |n| p.may_answer(n),
             now,
             self.limits.request_ttl_ms,
         );
@@ -46,14 +63,19 @@ impl<S: Store> Service<S> {
             self.commit(commit)?;
             return Ok(Reply::Respond(requests_response(taken)));
         }
-        self.hold(WaitKind::Requests, params, now)
+        self.hold(p, WaitKind::Requests, params, now)
     }
 
     /// `PUT /consumer`: queue change requests (latest per register wins). 202.
-    pub(crate) fn consumer_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn consumer_put(
+        &mut self,
+        p: &Principal,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let requests = decode_consumer_put(body)?;
         self.check_name_count(requests.len())?;
-        self.check_requests(&requests)?;
+        self.check_requests(p, &requests)?;
         let commit = self
             .registry
             .plan_request_changes(now, self.limits.request_ttl_ms, requests);
@@ -62,10 +84,15 @@ impl<S: Store> Service<S> {
     }
 
     /// `PUT /provider`: create or update registers, reset their TTL. 204.
-    pub(crate) fn provider_put(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn provider_put(
+        &mut self,
+        p: &Principal,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let items = decode_provider_put(body)?;
         self.check_name_count(items.len())?;
-        let w = self.plan_registers(items, Intent::Registers, Respond::Registers)?;
+        let w = self.plan_registers(p, items, Intent::Registers, Respond::Registers)?;
         self.write(w, now)
     }
 
@@ -75,11 +102,21 @@ impl<S: Store> Service<S> {
     /// accepted in the same commit.
     pub(crate) fn plan_registers(
         &self,
+        p: &Principal,
         items: Vec<ProviderItem>,
         intent: Intent,
         respond: Respond,
     ) -> Result<Write, ApiError> {
-        let mut w = Write::new(intent, ACTOR_PROVIDER, respond);
+        // Out of scope is refused before the kind check below can tell what exists.
+        for item in &items {
+            crate::auth::check(
+                p,
+                crate::write::policy::action(intent)
+                    .unwrap_or(crate::auth::Action::ProviderPublish),
+                &item.name,
+            )?;
+        }
+        let mut w = Write::new(intent, ACTOR_PROVIDER, respond).by(p);
         w.extra.meta = self.registry.meta();
         for item in items {
             let entry = Entry {
@@ -114,8 +151,8 @@ impl<S: Store> Service<S> {
         Ok(w)
     }
 
-    /// The current state of the named (existing) registers, or of all.
-    pub(crate) fn values_response(&self, names: Option<&[String]>) -> HttpResponse {
+    /// The current state of the named (existing) registers, or of all, that `p` may read.
+    pub(crate) fn values_response(&self, p: &Principal, names: Option<&[String]>) -> HttpResponse {
         let mut registers = Map::new();
         let mut add = |e: &crate::entry::Entry| {
             let mut r = Map::new();
@@ -126,7 +163,7 @@ impl<S: Store> Service<S> {
             registers.insert(e.id.clone(), Value::Object(r));
         };
         // Only entries of kind `register` are registers; other kinds live in `/v1` only.
-        let is_register = |e: &&crate::entry::Entry| e.kind == REGISTER_KIND;
+        let is_register = |e: &&crate::entry::Entry| e.kind == REGISTER_KIND && p.may_read(&e.id);
         match names {
             None => self
                 .registry
@@ -145,12 +182,16 @@ impl<S: Store> Service<S> {
     /// Takes the pending requests for the names and answers them.
     pub(crate) fn take_requests_response(
         &mut self,
+        p: &Principal,
         names: Option<&[String]>,
         now: Millis,
     ) -> Result<HttpResponse, ApiError> {
-        let (commit, taken) =
-            self.registry
-                .plan_take_requests(names, now, self.limits.request_ttl_ms);
+        let (commit, taken) = self.registry.plan_take_requests(
+            names,
+            |n| p.may_answer(n),
+            now,
+            self.limits.request_ttl_ms,
+        );
         self.commit(commit)?;
         Ok(requests_response(taken))
     }
@@ -158,6 +199,7 @@ impl<S: Store> Service<S> {
     /// Holds a long poll of `kind` on `params.names` until `wait` (capped) passes.
     pub(crate) fn hold(
         &mut self,
+        p: &Principal,
         kind: WaitKind,
         params: PollParams,
         now: Millis,
@@ -171,7 +213,7 @@ impl<S: Store> Service<S> {
         }
         let wait = (params.wait_ms as u64).min(self.limits.max_wait_ms);
         let deadline = now.saturating_add(wait);
-        let waiter = self.waiters.add(kind, params.names);
+        let waiter = self.waiters.add(kind, params.names, p.clone());
         Ok(Reply::Wait { waiter, deadline })
     }
 

@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::parse_pairs;
 use super::v1_tx::{TxOp, TxOpKind};
+use crate::auth::Principal;
 use crate::duration::Millis;
 use crate::entry::{Entry, Meta};
 use crate::service::{Reply, Service};
@@ -107,17 +108,26 @@ pub fn entries_page<'a, I: Iterator<Item = &'a Entry>>(
 impl<S: Store> Service<S> {
     /// `GET /v1/entries?where=…&limit=&cursor=`: entries in id order, filtered by the query
     /// engine when `where` criteria are given.
-    pub(crate) fn v1_list_entries(&mut self, query: &str) -> Result<Reply, ApiError> {
+    /// Entries the principal may not read are left out.
+    pub(crate) fn v1_list_entries(
+        &mut self,
+        p: &Principal,
+        query: &str,
+    ) -> Result<Reply, ApiError> {
         let head = json!(self.registry.head());
         let criteria = where_criteria(query)?;
         if criteria.is_empty() {
             let registry = &self.registry;
-            return entries_page(|c| registry.entries_after(c), query, &[("version", head)])
-                .map(Reply::Respond);
+            let entries = |c: Option<&str>| registry.entries_after(c).filter(|e| p.may_read(&e.id));
+            return entries_page(entries, query, &[("version", head)]).map(Reply::Respond);
         }
         let ids = self.find(&criteria)?;
         let registry = &self.registry;
-        let entries = |c: Option<&str>| ids_after(&ids, c).filter_map(|id| registry.get(id));
+        let entries = |c: Option<&str>| {
+            ids_after(&ids, c)
+                .filter(|id| p.may_read(id))
+                .filter_map(|id| registry.get(id))
+        };
         entries_page(entries, query, &[("version", head)]).map(Reply::Respond)
     }
 
@@ -131,6 +141,7 @@ impl<S: Store> Service<S> {
     /// one-operation transaction (`upsert`).
     pub(crate) fn v1_put_entry(
         &mut self,
+        p: &Principal,
         id: &str,
         body: &[u8],
         now: Millis,
@@ -151,13 +162,14 @@ impl<S: Store> Service<S> {
             id: id.to_string(),
             created,
         };
-        let w = self.plan_tx(vec![op], None, respond)?;
+        let w = self.plan_tx(p, vec![op], None, respond)?;
         self.write(w, now)
     }
 
     /// `DELETE /v1/entries/{id}?if_version=`: a one-operation transaction (`delete`).
     pub(crate) fn v1_delete_entry(
         &mut self,
+        p: &Principal,
         id: &str,
         query: &str,
         now: Millis,
@@ -176,7 +188,7 @@ impl<S: Store> Service<S> {
             ttl: None,
             if_version,
         };
-        let w = self.plan_tx(vec![op], None, Respond::Delete)?;
+        let w = self.plan_tx(p, vec![op], None, Respond::Delete)?;
         self.write(w, now)
     }
 }

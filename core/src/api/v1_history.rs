@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::http::HttpResponse;
 use super::query::parse_pairs;
 use super::v1_entries::{entries_page, ids_after, limit_param, u64_param, where_criteria};
+use crate::auth::Principal;
 use crate::duration::Millis;
 use crate::history::navigate::{self, Head, HistoryError};
 use crate::history::{State, Version, ACTOR_ROLLBACK};
@@ -91,8 +92,8 @@ impl<S: Store> Service<S> {
     }
 
     /// `GET /v1/versions?before=&since=&limit=`: newest first, only versions `> since` and
-    /// `< before`.
-    pub(crate) fn v1_versions(&self, query: &str) -> Result<Reply, ApiError> {
+    /// `< before`; `ops` counts the operations the principal may read.
+    pub(crate) fn v1_versions(&self, p: &Principal, query: &str) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let limit = limit_param(&pairs, 50, 1_000)?;
         let before = u64_param(&pairs, "before")?.unwrap_or(u64::MAX);
@@ -110,7 +111,10 @@ impl<S: Store> Service<S> {
             .filter(|v| *v > floor && versions.len() == limit);
         let items: Vec<_> = versions
             .iter()
-            .map(|v| json!({"version": v.version, "parent": v.parent, "timestamp": v.timestamp, "actor": v.actor, "ops": v.changeset.len()}))
+            .map(|v| {
+                let ops = v.changeset.iter().filter(|op| p.may_read(&op.id)).count();
+                json!({"version": v.version, "parent": v.parent, "timestamp": v.timestamp, "actor": v.actor, "ops": ops})
+            })
             .collect();
         Ok(Reply::Respond(HttpResponse::json(
             200,
@@ -118,8 +122,9 @@ impl<S: Store> Service<S> {
         )))
     }
 
-    /// `GET /v1/versions/{v}`.
-    pub(crate) fn v1_version(&self, v: &str) -> Result<Reply, ApiError> {
+    /// `GET /v1/versions/{v}`: its changeset shows the operations the principal may read (a
+    /// version whose operations are all outside its scope shows none).
+    pub(crate) fn v1_version(&self, p: &Principal, v: &str) -> Result<Reply, ApiError> {
         let v: u64 = v.parse().map_err(|_| {
             ApiError::new(
                 400,
@@ -127,25 +132,25 @@ impl<S: Store> Service<S> {
                 format!("version must be an unsigned integer, got {v:?}"),
             )
         })?;
-        Ok(Reply::Respond(HttpResponse::json(
-            200,
-            &json!(self.version(v)?),
-        )))
+        let mut version = self.version(v)?;
+        version.changeset.retain(|op| p.may_read(&op.id));
+        Ok(Reply::Respond(HttpResponse::json(200, &json!(version))))
     }
 
-    /// `GET /v1/diff?from=&to=`.
-    pub(crate) fn v1_diff(&self, query: &str) -> Result<Reply, ApiError> {
+    /// `GET /v1/diff?from=&to=`: the operations the principal may read.
+    pub(crate) fn v1_diff(&self, p: &Principal, query: &str) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let (from, to) = (required(&pairs, "from")?, required(&pairs, "to")?);
-        let changeset = self.diff(from, to)?;
+        let mut changeset = self.diff(from, to)?;
+        changeset.retain(|op| p.may_read(&op.id));
         Ok(Reply::Respond(HttpResponse::json(
             200,
             &json!({"from": from, "to": to, "changeset": changeset}),
         )))
     }
 
-    /// `GET /v1/state?at=&where=…&limit=&cursor=`.
-    pub(crate) fn v1_state(&mut self, query: &str) -> Result<Reply, ApiError> {
+    /// `GET /v1/state?at=&where=…&limit=&cursor=`: the entries the principal may read.
+    pub(crate) fn v1_state(&mut self, p: &Principal, query: &str) -> Result<Reply, ApiError> {
         let pairs = parse_pairs(query)?;
         let at = required(&pairs, "at")?;
         let criteria = where_criteria(query)?;
@@ -155,18 +160,36 @@ impl<S: Store> Service<S> {
             let after = |c: Option<&str>| {
                 use std::ops::Bound::{Excluded, Unbounded};
                 let from = c.map_or(Unbounded, Excluded);
-                state.range::<str, _>((from, Unbounded)).map(|(_, e)| e)
+                state
+                    .range::<str, _>((from, Unbounded))
+                    .map(|(_, e)| e)
+                    .filter(|e| p.may_read(&e.id))
             };
             return entries_page(after, query, &extra).map(Reply::Respond);
         }
+        // The query runs over the whole state (its results are cached for every reader), and
+        // is filtered afterwards.
         let ids = self.queries.find(at, &criteria, state.values())?;
-        let entries = |c: Option<&str>| ids_after(&ids, c).filter_map(|id| state.get(id));
+        let entries = |c: Option<&str>| {
+            ids_after(&ids, c)
+                .filter(|id| p.may_read(id))
+                .filter_map(|id| state.get(id))
+        };
         entries_page(entries, query, &extra).map(Reply::Respond)
     }
 
     /// `POST /v1/rollback {"to": v}`: a new version whose changeset is
     /// `delta(current, state_at(v))`; nothing happens when they are already equal.
-    pub(crate) fn v1_rollback(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn v1_rollback(
+        &mut self,
+        p: &Principal,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
+        // Before reading history: a refusal must not depend on what the registry holds.
+        if !p.may_administer() {
+            return Err(crate::auth::forbidden());
+        }
         let body: RollbackBody = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("rollback body: {e}")))?;
         let ops =
@@ -175,7 +198,8 @@ impl<S: Store> Service<S> {
             Intent::Rollback,
             ACTOR_ROLLBACK,
             Respond::Rollback { to: body.to },
-        );
+        )
+        .by(p);
         w.if_head = body.if_version;
         w.ops = ops;
         self.write(w, now)

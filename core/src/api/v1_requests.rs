@@ -1,6 +1,7 @@
 //! Change requests with ids and outcomes (`/v1/requests`), shared with the stream protocol, and
 //! the opening of an SSE watch (`GET /v1/watch`). See `docs/protocol.md`.
 
+use crate::auth::{Action, Principal};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -69,13 +70,14 @@ impl<S: Store> Service<S> {
     /// given, is the stream session told of its outcome.
     pub(crate) fn make_request(
         &mut self,
+        p: &Principal,
         name: String,
         value: Value,
         now: Millis,
         conn: Option<ConnId>,
     ) -> Result<u64, ApiError> {
         let requests = vec![(name, value)];
-        self.check_requests(&requests)?;
+        self.check_requests(p, &requests)?;
         let commit = self
             .registry
             .plan_request_changes(now, self.limits.request_ttl_ms, requests);
@@ -97,7 +99,14 @@ impl<S: Store> Service<S> {
     /// The bounds of new change requests, each written once: a request must be one its
     /// provider could apply (name and value within an entry's size), and a registry holds at
     /// most `max_pending_requests` of them, `max_pending_request_bytes` in all.
-    pub(crate) fn check_requests(&self, requests: &[(String, Value)]) -> Result<(), ApiError> {
+    pub(crate) fn check_requests(
+        &self,
+        p: &Principal,
+        requests: &[(String, Value)],
+    ) -> Result<(), ApiError> {
+        for (name, _) in requests {
+            crate::auth::check(p, Action::RequestCreate, name)?;
+        }
         let mut bytes = 0usize;
         for (name, value) in requests {
             let size = name.len() + crate::write::checks::json_len(value);
@@ -161,6 +170,7 @@ impl<S: Store> Service<S> {
     /// own write through the pipeline.
     pub(crate) fn verdict(
         &mut self,
+        p: &Principal,
         id: u64,
         accept: bool,
         reason: Option<&str>,
@@ -176,6 +186,7 @@ impl<S: Store> Service<S> {
                         ApiError::new(409, "request_finished", e.to_string())
                     }
                 })?;
+        crate::auth::check(p, Action::RequestVerdict, &record.name)?;
         let mut w = if apply {
             let current = self.registry.get(&record.name);
             let item = ProviderItem {
@@ -184,9 +195,9 @@ impl<S: Store> Service<S> {
                 metadata: current.map(|e| e.meta.clone()).unwrap_or_default(),
                 ttl_ms: current.and_then(|e| e.ttl_ms),
             };
-            self.plan_registers(vec![item], Intent::Verdict, Respond::Nothing)?
+            self.plan_registers(p, vec![item], Intent::Verdict, Respond::Nothing)?
         } else {
-            let mut w = Write::new(Intent::Verdict, ACTOR_PROVIDER, Respond::Nothing);
+            let mut w = Write::new(Intent::Verdict, ACTOR_PROVIDER, Respond::Nothing).by(p);
             w.extra.meta = self.registry.meta();
             w
         };
@@ -202,6 +213,7 @@ impl<S: Store> Service<S> {
     /// `/v1/requests…` routes (`rest` is what follows `/v1/requests`).
     pub(crate) fn v1_requests(
         &mut self,
+        p: &Principal,
         method: &str,
         rest: &str,
         query: &str,
@@ -213,7 +225,7 @@ impl<S: Store> Service<S> {
             ("POST", [""]) => {
                 let r: NewRequest = serde_json::from_slice(body)
                     .map_err(|e| ApiError::invalid_request(format!("request body: {e}")))?;
-                let id = self.make_request(r.name, r.value, now, None)?;
+                let id = self.make_request(p, r.name, r.value, now, None)?;
                 let record = self.registry.request(id).ok_or_else(|| unknown(id))?;
                 Ok(Reply::Respond(HttpResponse::json(
                     202,
@@ -223,6 +235,7 @@ impl<S: Store> Service<S> {
             ("GET", [id]) if !id.is_empty() => {
                 let id = parse_id(id)?;
                 let record = self.registry.request(id).ok_or_else(|| unknown(id))?;
+                crate::auth::check(p, Action::RequestOutcome, &record.name)?;
                 let params = parse_poll_params(query)?;
                 if record.status.is_final() || params.wait_ms <= 0 {
                     return Ok(Reply::Respond(HttpResponse::json(
@@ -234,7 +247,7 @@ impl<S: Store> Service<S> {
                     names: Some(vec![id.to_string()]),
                     ..params
                 };
-                self.hold(WaitKind::Outcome, params, now)
+                self.hold(p, WaitKind::Outcome, params, now)
             }
             ("POST", [id, "verdict"]) => {
                 let id = parse_id(id)?;
@@ -243,7 +256,7 @@ impl<S: Store> Service<S> {
                 if v.apply && !v.accept {
                     return Err(ApiError::invalid_request("apply needs accept"));
                 }
-                let record = self.verdict(id, v.accept, v.reason.as_deref(), v.apply, now)?;
+                let record = self.verdict(p, id, v.accept, v.reason.as_deref(), v.apply, now)?;
                 let record = self.registry.request(record.id).unwrap_or(record);
                 Ok(Reply::Respond(HttpResponse::json(
                     200,
@@ -276,9 +289,10 @@ impl<S: Store> Service<S> {
         conn: ConnId,
         query: &str,
         last_event_id: Option<&str>,
+        principal: &Principal,
         now: Millis,
     ) -> crate::effects::Step<Result<(), ApiError>> {
-        let result = self.open_watch_inner(conn, query, last_event_id, now);
+        let result = self.open_watch_inner(conn, query, last_event_id, principal, now);
         self.step(result)
     }
 
@@ -287,6 +301,7 @@ impl<S: Store> Service<S> {
         conn: ConnId,
         query: &str,
         last_event_id: Option<&str>,
+        principal: &Principal,
         now: Millis,
     ) -> Result<(), ApiError> {
         self.recover()?;
@@ -324,7 +339,7 @@ impl<S: Store> Service<S> {
                 criteria: Some(criteria),
             },
         };
-        self.open_session_inner(conn, false)?;
+        self.open_session_inner(conn, false, principal)?;
         if let Err(e) = self.watch(conn, "sse", spec, since) {
             // Nothing was sent on this stream yet: its (unsaved) session simply ends.
             self.drop_session(conn);

@@ -1,6 +1,7 @@
 //! `POST /v1/tx` (atomic multi-entry transactions), `GET/PUT /v1/config`, and
 //! `GET /v1/entries/{id}/dependencies`.
 
+use crate::auth::{Action, Principal};
 use std::collections::HashSet;
 
 use serde::Deserialize;
@@ -94,7 +95,12 @@ fn new_entry(i: usize, t: &TxOp) -> Result<Entry, ApiError> {
 impl<S: Store> Service<S> {
     /// `POST /v1/tx`: every operation applies as one version, or none does. Conflicts (409)
     /// and rejections (422) list every reason.
-    pub(crate) fn v1_tx(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn v1_tx(
+        &mut self,
+        p: &Principal,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         let tx: TxBody = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("transaction body: {e}")))?;
         let max = self.config.stored.max_ops;
@@ -104,7 +110,7 @@ impl<S: Store> Service<S> {
                 tx.ops.len()
             )));
         }
-        let w = self.plan_tx(tx.ops, tx.if_version, Respond::Tx)?;
+        let w = self.plan_tx(p, tx.ops, tx.if_version, Respond::Tx)?;
         self.write(w, now)
     }
 
@@ -114,12 +120,17 @@ impl<S: Store> Service<S> {
     /// missing one); unchanged entries are only refreshed.
     pub(crate) fn plan_tx(
         &self,
+        p: &Principal,
         ops: Vec<TxOp>,
         if_version: Option<u64>,
         respond: Respond,
     ) -> Result<Write, ApiError> {
-        let mut w = Write::new(Intent::Entries, ACTOR_API, respond);
+        let mut w = Write::new(Intent::Entries, ACTOR_API, respond).by(p);
         w.if_head = if_version;
+        // Out of scope is refused first: no later answer may tell what exists there.
+        for t in &ops {
+            crate::auth::check(p, Action::Transaction, &t.id)?;
+        }
         let mut seen = HashSet::new();
         for (i, t) in ops.iter().enumerate() {
             if !seen.insert(t.id.as_str()) {
@@ -191,7 +202,12 @@ impl<S: Store> Service<S> {
     }
 
     /// `PUT /v1/config`: validates, then writes the configuration entry (one version).
-    pub(crate) fn v1_put_config(&mut self, body: &[u8], now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn v1_put_config(
+        &mut self,
+        p: &Principal,
+        body: &[u8],
+        now: Millis,
+    ) -> Result<Reply, ApiError> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Body {
@@ -213,7 +229,7 @@ impl<S: Store> Service<S> {
             expires_at: None,
             version: 0,
         };
-        let mut w = Write::new(Intent::Config, ACTOR_API, Respond::Config);
+        let mut w = Write::new(Intent::Config, ACTOR_API, Respond::Config).by(p);
         w.order.push(CONFIG_ID.into());
         if let Some(expected) = body.if_version {
             w.if_versions.push((CONFIG_ID.into(), expected));
@@ -227,7 +243,8 @@ impl<S: Store> Service<S> {
     }
 
     /// `GET /v1/entries/{id}/dependencies`: what it needs and what needs it.
-    pub(crate) fn v1_dependencies(&self, id: &str) -> Result<Reply, ApiError> {
+    /// Ids the principal may not read are left out.
+    pub(crate) fn v1_dependencies(&self, p: &Principal, id: &str) -> Result<Reply, ApiError> {
         if self.registry.get(id).is_none() {
             return Err(ApiError::new(
                 404,
@@ -239,11 +256,14 @@ impl<S: Store> Service<S> {
             .deps
             .needs(id)
             .into_iter()
+            .filter(|d| p.may_read(d))
             .map(|d| json!({"id": d, "exists": self.registry.get(&d).is_some()}))
             .collect();
+        let mut needed_by = self.deps.needed_by(id);
+        needed_by.retain(|d| p.may_read(d));
         Ok(Reply::Respond(HttpResponse::json(
             200,
-            &json!({"id": id, "needs": needs, "needed_by": self.deps.needed_by(id)}),
+            &json!({"id": id, "needs": needs, "needed_by": needed_by}),
         )))
     }
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Principal;
 use crate::query::eval::Compiled;
 use watch::{Watch, WatchSpec};
 
@@ -50,6 +51,10 @@ pub struct SessionState {
     /// Change requests made on this connection whose outcome it awaits.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub requested: BTreeSet<u64>,
+    /// Who opened the connection (absent: open mode, as in sessions saved before access
+    /// control).
+    #[serde(default, skip_serializing_if = "Principal::is_open")]
+    pub principal: Principal,
 }
 
 /// A live session: what it subscribed to, with the criteria compiled. Its [`SessionState`] is
@@ -64,6 +69,9 @@ pub struct Session {
     pub provides: BTreeSet<String>,
     /// Change requests made on this connection whose outcome it awaits.
     pub requested: BTreeSet<u64>,
+    /// Who opened the connection: every message is checked against it and every watch sees
+    /// only what it may read.
+    pub principal: Principal,
 }
 
 impl Session {
@@ -82,6 +90,7 @@ impl Session {
                 .map(|(id, (criteria, _))| (id.clone(), criteria.clone()))
                 .collect(),
             requested: self.requested.clone(),
+            principal: self.principal.clone(),
         }
     }
 }

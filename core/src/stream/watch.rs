@@ -41,10 +41,19 @@ impl Watch {
     }
 
     /// The operations of a changeset this watch sees, as wire items `{op, id, entry}`;
-    /// `silent(kind)` says which kinds are not propagated.
-    pub fn items(&self, ops: &[Op], silent: &dyn Fn(&str) -> bool) -> Vec<Value> {
+    /// `silent(kind)` says which kinds are not propagated, `visible(id)` which ids its
+    /// subscriber may read.
+    pub fn items(
+        &self,
+        ops: &[Op],
+        silent: &dyn Fn(&str) -> bool,
+        visible: &dyn Fn(&str) -> bool,
+    ) -> Vec<Value> {
         let mut out = Vec::new();
         for op in ops {
+            if !visible(&op.id) {
+                continue;
+            }
             let kind = op
                 .entry
                 .as_ref()

@@ -15,6 +15,27 @@ use crate::listen::TxContext;
 
 use super::{Respond, Write};
 
+/// Refuses (403) a write that touches an id outside its principal's scope for the intent's
+/// action: before any other check, so a refusal tells nothing about the entries.
+pub fn scope(w: &Write) -> Result<(), ApiError> {
+    let Some(action) = super::policy::action(w.intent) else {
+        return Ok(());
+    };
+    if !w.principal.permits(action) {
+        return Err(crate::auth::forbidden());
+    }
+    let ids = w
+        .ops
+        .iter()
+        .map(|op| &op.id)
+        .chain(&w.refresh)
+        .chain(&w.order);
+    for id in ids {
+        crate::auth::check(&w.principal, action, id)?;
+    }
+    Ok(())
+}
+
 /// Kinds are dot-separated segments of `A-Z a-z 0-9 _ -` (`register`, `ns.dependency`).
 pub fn validate_kind(kind: &str) -> Result<(), ApiError> {
     let ok = !kind.is_empty()

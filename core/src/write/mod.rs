@@ -21,6 +21,7 @@ pub mod policy;
 use serde_json::json;
 
 use crate::api::{ApiError, HttpResponse, Reason};
+use crate::auth::Principal;
 use crate::duration::Millis;
 use crate::history::{Changeset, Op};
 use crate::service::{Reply, Service};
@@ -79,6 +80,9 @@ pub struct Write {
     pub intent: Intent,
     /// The actor its version records.
     pub actor: String,
+    /// Who asks: every id it touches must be in this principal's scope for the intent's
+    /// action ([`policy::action`]); open for the registry's own writes.
+    pub principal: Principal,
     /// The changeset: creates and updates carry the entry after (version and expiry are
     /// stamped at commit), updates and deletes the entry before.
     pub ops: Vec<Op>,
@@ -106,6 +110,7 @@ impl Write {
         Write {
             intent,
             actor: actor.to_string(),
+            principal: Principal::open(),
             ops: Vec::new(),
             refresh: Vec::new(),
             order: Vec::new(),
@@ -115,6 +120,14 @@ impl Write {
             respond,
             extra: Commit::default(),
         }
+    }
+
+    /// The same write asked by `principal`: its version's actor becomes the token's name
+    /// (the endpoint's actor stays in open mode).
+    pub fn by(mut self, principal: &Principal) -> Self {
+        self.actor = principal.actor(&self.actor).to_string();
+        self.principal = principal.clone();
+        self
     }
 
     /// The index of `id` in request order.
@@ -162,6 +175,7 @@ impl<S: Store> Service<S> {
     /// Stage 1: every check, in the order a client fixes them (malformed, then conflicting,
     /// then over capacity, then inconsistent).
     fn check_write(&self, w: &Write) -> Result<(), ApiError> {
+        checks::scope(w)?;
         for op in &w.ops {
             if let Some(e) = &op.entry {
                 checks::entry(e, &self.limits, &w.what(&op.id))?;

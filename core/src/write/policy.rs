@@ -2,6 +2,7 @@
 //! `docs/ARCHITECTURE.md`, "The write pipeline", with the reason for each row).
 
 use super::Intent;
+use crate::auth::Action;
 
 /// What a write of one intent goes through after the checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,5 +38,18 @@ pub fn of(intent: Intent) -> Policy {
         Intent::Expiry => p(false, false, false),
         // `Service::commit_changeset`: an embedder's changeset, in the embedder's order.
         Intent::Changeset => p(false, false, false),
+    }
+}
+
+/// The action a write of `intent` performs, for access control (`None`: the registry's own
+/// writes, which nobody asks for: TTL expiry and an embedder's changesets).
+pub fn action(intent: Intent) -> Option<Action> {
+    match intent {
+        Intent::Registers => Some(Action::ProviderPublish),
+        Intent::Entries => Some(Action::Transaction),
+        Intent::Rollback => Some(Action::Rollback),
+        Intent::Config => Some(Action::ConfigWrite),
+        Intent::Verdict => Some(Action::RequestVerdict),
+        Intent::Expiry | Intent::Changeset => None,
     }
 }

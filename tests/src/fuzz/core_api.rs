@@ -54,7 +54,9 @@ pub fn resume(svc: &mut Svc, waiter: WaiterId, now: Millis) -> HttpResponse {
 
 /// Opens a stream session; whether the service accepted it.
 pub fn open_session(svc: &mut Svc, conn: ConnId) -> bool {
-    svc.open_session(conn).value.is_ok()
+    svc.open_session(conn, &registry_core::auth::Principal::open())
+        .value
+        .is_ok()
 }
 
 /// One client message of a stream session at `now`, and every message the service queued

@@ -72,7 +72,11 @@ fn stream_sessions_are_opened_up_to_the_bound_then_429() {
     for conn in 1..=BOUND as u64 {
         h.connect(conn);
     }
-    let e = h.service_mut().open_session(99).value.unwrap_err();
+    let e = h
+        .service_mut()
+        .open_session(99, &Default::default())
+        .value
+        .unwrap_err();
     assert_capacity_429(&e.to_response());
     // An SSE watch opens a session too.
     let e = h.open_sse(100, "name=a", None).unwrap_err();
@@ -94,7 +98,7 @@ fn polls_and_streams_share_one_bound() {
     assert_capacity_429(&refused(h.start("GET", "/consumer?name=a&wait=30s", "")));
     assert_capacity_429(
         &h.service_mut()
-            .open_session(3)
+            .open_session(3, &Default::default())
             .value
             .unwrap_err()
             .to_response(),
