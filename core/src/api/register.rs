@@ -51,8 +51,12 @@ impl<S: Store> Service<S> {
         query: &str,
         now: Millis,
     ) -> Result<Reply, ApiError> {
-        let params = parse_poll_params(query)?;
+        let mut params = parse_poll_params(query)?;
         self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
+        // Names outside the scope are dropped, so their requests never wake this poll.
+        if let Some(names) = &mut params.names {
+            names.retain(|n| p.may_answer(n));
+        }
         let (commit, taken) = self.registry.plan_take_requests(
             params.names.as_deref(),
             |n| p.may_answer(n),

@@ -128,3 +128,42 @@ fn health_counts_only_for_a_token_that_sees_everything() {
     assert_eq!(scoped["auth"], "tokens");
     assert!(scoped.get("entries").is_none());
 }
+
+#[test]
+fn a_provider_poll_naming_registers_out_of_scope_is_not_woken_by_their_requests() {
+    let mut h = seeded();
+    h.act_as(kitchen(Role::Provider));
+    let scoped = h.start(
+        "GET",
+        "/provider?name=garage.door&name=kitchen.lamp&wait=30s",
+        "",
+    );
+    h.act_as(Principal::open());
+    let open = h.start("GET", "/provider?name=garage.door&wait=30s", "");
+    h.put(
+        "/consumer",
+        r#"{"registers":{"garage.door":{"value":"open"}}}"#,
+    );
+    h.advance(1);
+    let taken = h
+        .result(&open)
+        .expect("the unrestricted poll takes it (positive control)");
+    assert_eq!(
+        taken.json_body()["registers"]["garage.door"]["value"],
+        "open"
+    );
+    assert!(
+        h.result(&scoped).is_none(),
+        "a garage request must not wake the kitchen's poll"
+    );
+    h.put(
+        "/consumer",
+        r#"{"registers":{"kitchen.lamp":{"value":"on"}}}"#,
+    );
+    h.advance(1);
+    let taken = h
+        .result(&scoped)
+        .expect("a kitchen request wakes it")
+        .json_body();
+    assert_eq!(taken["registers"], json!({"kitchen.lamp": {"value": "on"}}));
+}
