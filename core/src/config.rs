@@ -57,8 +57,8 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1 << 20,
             max_entry_bytes: 64 << 10,
-            max_entries: 100_000,
-            max_state_bytes: 8 << 20,
+            max_entries: 10_000,
+            max_state_bytes: 4 << 20,
             max_names_per_request: 1_000,
             max_wait_ms: 60_000,
             default_ttl_ms: 10_000,
