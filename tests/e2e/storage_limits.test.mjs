@@ -1,6 +1,8 @@
 // End-to-end: a registry filled to its documented limits keeps working on workerd, whose
 // SQLite refuses any string or row over 2 MB. Past version 512 (two full-state checkpoints),
 // a rollback to 0 (one changeset holding every entry), a restart, then every version read back.
+// Local workerd accepts larger rows than production's 2 MB, so after the rollback the test also
+// reads the worker's SQLite files and requires every stored value to be under 2 MB.
 // The limits themselves are listed, with their reasons, in docs/decisions.md ("Limits").
 //   (a) 65 registers of ~60 KB (~3.9 MB of state, under the 4 MiB state bound); a rollback to
 //       the filled version updates every one (entry and pre-image: a ~7.8 MB changeset,
@@ -10,6 +12,9 @@
 //       error past 4 MiB, changes nothing, and takes a delete and then the write again.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { Worker, http } from "./worker.mjs";
 
 const worker = new Worker();
@@ -119,6 +124,34 @@ async function checkEveryVersion(base, model) {
   }
 }
 
+/** The platform's bound on one string, BLOB or row of Durable Object SQLite. */
+const ROW_BOUND = 2_000_000;
+
+/**
+ * The largest value (in bytes) of any column of any row in the SQLite files the worker keeps
+ * under its persist folder. Local workerd accepts larger rows than production does, so a
+ * value over the production bound is found here rather than by a local SQLITE_TOOBIG.
+ */
+function largestStoredValue(dir) {
+  let largest = { bytes: 0, where: "nothing" };
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".sqlite")) continue;
+    const db = new DatabaseSync(join(entry.parentPath, entry.name), { readOnly: true });
+    try {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+      for (const { name } of tables) {
+        for (const { name: col } of db.prepare(`PRAGMA table_info("${name}")`).all()) {
+          const row = db.prepare(`SELECT max(length(CAST("${col}" AS BLOB))) AS n FROM "${name}"`).get();
+          if ((row.n ?? 0) > largest.bytes) largest = { bytes: row.n, where: `${name}.${col}` };
+        }
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return largest;
+}
+
 /**
  * Fills a registry with `names` (batches of `perWrite`), updates them one at a time up to
  * version PAST, rolls back to 0, writes once more, restarts the worker and reads every version
@@ -145,6 +178,10 @@ async function fillRollBackRestartRead(base, names, valueOf, perWrite, few = fal
   }
   // Still writable after it.
   await provide(base, model, [[names[0], valueOf(names[0], 99)]]);
+  // Every stored value fits a production row (checkpoints and the rollback's changeset are
+  // written in pieces).
+  const largest = largestStoredValue(worker.persist);
+  assert.ok(largest.bytes < ROW_BOUND, `${largest.where} holds ${largest.bytes} bytes`);
 
   await worker.restart();
 
