@@ -12,6 +12,10 @@ pub struct Limits {
     pub max_entry_bytes: usize,
     /// Most entries a registry holds.
     pub max_entries: usize,
+    /// Most bytes of entries a registry holds: ids, values and metadata as JSON text, summed
+    /// over entries. Bounds the memory the host's isolate needs to hold the state and replay
+    /// history (see `docs/decisions.md`, "Limits").
+    pub max_state_bytes: usize,
     /// Most names in one request (query names or body registers).
     pub max_names_per_request: usize,
     /// Longest long poll; longer `wait`s are capped to this.
@@ -53,7 +57,8 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1 << 20,
             max_entry_bytes: 64 << 10,
-            max_entries: 100_000,
+            max_entries: 10_000,
+            max_state_bytes: 4 << 20,
             max_names_per_request: 1_000,
             max_wait_ms: 60_000,
             default_ttl_ms: 10_000,

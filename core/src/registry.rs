@@ -11,6 +11,7 @@ use crate::entry::{Entry, PendingRequest, RequestRecord, RequestStatus};
 use crate::history::{Changeset, ChangesetError, Op, OpKind, State, Version};
 use crate::requests::{record_of, RequestLog, VerdictError};
 use crate::store::{Commit, RegistryMeta, Snapshot};
+use crate::write::checks::entry_bytes;
 
 /// An entry as history records it: content and version, without the runtime expiry instant.
 pub fn history_entry(e: &Entry) -> Entry {
@@ -42,6 +43,9 @@ pub struct Registry {
     entries: BTreeMap<String, Entry>,
     /// (expires_at, id) of every entry with a TTL.
     entry_expiry: BTreeSet<(Millis, String)>,
+    /// Bytes of the entries as the state bound counts them ([`entry_bytes`]), kept as entries
+    /// come and go.
+    entry_bytes: usize,
     requests: BTreeMap<String, PendingRequest>,
     /// (expires_at, name) of every pending request.
     request_expiry: BTreeSet<(Millis, String)>,
@@ -105,6 +109,11 @@ impl Registry {
     /// Whether the registry has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Bytes of all entries as the state bound counts them (`Limits::max_state_bytes`).
+    pub fn state_bytes(&self) -> usize {
+        self.entry_bytes
     }
 
     /// Number of pending change requests.
@@ -455,18 +464,10 @@ impl Registry {
         self.meta = commit.meta;
         self.log.apply(&commit);
         for id in &commit.delete_entries {
-            if let Some(old) = self.entries.remove(id) {
-                if let Some(t) = old.expires_at {
-                    self.entry_expiry.remove(&(t, old.id));
-                }
-            }
+            self.remove_entry(id);
         }
         for e in commit.put_entries {
-            if let Some(old) = self.entries.remove(&e.id) {
-                if let Some(t) = old.expires_at {
-                    self.entry_expiry.remove(&(t, old.id));
-                }
-            }
+            self.remove_entry(&e.id);
             self.insert_entry(e);
         }
         for name in &commit.delete_requests {
@@ -482,7 +483,20 @@ impl Registry {
         if let Some(t) = e.expires_at {
             self.entry_expiry.insert((t, e.id.clone()));
         }
-        self.entries.insert(e.id.clone(), e);
+        self.entry_bytes += entry_bytes(&e);
+        if let Some(old) = self.entries.insert(e.id.clone(), e) {
+            // Callers remove first; counted back all the same so the total stays exact.
+            self.entry_bytes -= entry_bytes(&old);
+        }
+    }
+
+    fn remove_entry(&mut self, id: &str) {
+        if let Some(old) = self.entries.remove(id) {
+            self.entry_bytes -= entry_bytes(&old);
+            if let Some(t) = old.expires_at {
+                self.entry_expiry.remove(&(t, old.id));
+            }
+        }
     }
 
     fn remove_request(&mut self, name: &str) {

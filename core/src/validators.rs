@@ -254,6 +254,10 @@ impl<S: Store> Service<S> {
             )
             .with_reasons(changed));
         }
+        if let Err(e) = self.check_capacity(&w.ops) {
+            self.listeners_discard();
+            return Err(e);
+        }
         // The state is as the validators saw it; the local listeners look again all the same.
         let index_of = |id: &str| w.index_of(id);
         let reasons = self.run_listeners(&w.ops, &index_of);

@@ -151,6 +151,27 @@ describe("numbers at the ends of their range", () => {
     assert.match(r.json.error.message, /out of range/);
   });
 
+  test("a TTL past what the platform's alarm accepts is 400 on every route; the registry keeps answering", async () => {
+    const path = fresh();
+    // 2200000h is past 2189 (the alarm refused it and every request answered 500 from then on);
+    // the top of Go's range used to be stored with the 10 s default instead.
+    for (const ttl of ["2200000h", "2562047h47m16.854775807s"]) {
+      const reg = await http("PUT", `${worker.url}${path}/provider`, { registers: { far: { value: 1, ttl } } });
+      assert.equal(reg.status, 400, `${ttl}: ${reg.text}`);
+      assert.equal(reg.json.error.code, "invalid_ttl");
+      const put = await http("PUT", `${worker.url}${path}/v1/entries/far`, { kind: "k", data: 1, ttl });
+      assert.equal(put.status, 400, `${ttl}: ${put.text}`);
+      const tx = await http("POST", `${worker.url}${path}/v1/tx`, { ops: [{ op: "create", id: "far", kind: "k", data: 1, ttl }] });
+      assert.equal(tx.status, 400, `${ttl}: ${tx.text}`);
+    }
+    // Positive control: a long TTL inside the bound sets an alarm the platform accepts.
+    const ok = await http("PUT", `${worker.url}${path}/provider`, { registers: { far: { value: 1, ttl: "80000h" } } });
+    assert.equal(ok.status, 204, ok.text);
+    const health = await http("GET", `${worker.url}${path}/v1/health`);
+    assert.equal(health.status, 200, health.text);
+    assert.equal(health.json.entries, 1);
+  });
+
   test("limit and since past what a wasm usize or u64 holds are 400 or answered, never wrapped", async () => {
     const path = fresh();
     await http("PUT", `${worker.url}${path}/v1/entries/a`, { kind: "k", data: 1 });

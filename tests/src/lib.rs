@@ -217,6 +217,12 @@ impl Harness {
         self.carry_out(step.effects);
     }
 
+    /// [`Harness::restart`] with other limits (as after a redeploy that changed them).
+    pub fn restart_with_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+        self.restart();
+    }
+
     /// Opens a stream connection (a WebSocket).
     pub fn connect(&mut self, conn: ConnId) {
         let step = self.svc.open_session(conn, &self.principal);

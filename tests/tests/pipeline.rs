@@ -6,4 +6,5 @@
 mod pipeline {
     mod checks;
     mod failures;
+    mod state_bound;
 }

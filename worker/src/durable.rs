@@ -57,8 +57,9 @@ fn now() -> u64 {
 }
 
 /// Limits, with history settings from wrangler vars: `RETENTION_VERSIONS` (keep at least this
-/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256); `MAX_HELD_CONNECTIONS`
-/// overrides the bound on held connections (tests).
+/// many versions; unset = all) and `CHECKPOINT_INTERVAL` (default 256); `MAX_HELD_CONNECTIONS`,
+/// `MAX_ENTRIES` and `MAX_STATE_BYTES` override those bounds (tests and benchmarks that measure
+/// past them).
 fn limits_from_env(env: &Env) -> Limits {
     let var = |name: &str| {
         env.var(name)
@@ -72,6 +73,12 @@ fn limits_from_env(env: &Env) -> Limits {
     limits.max_versions = var("RETENTION_VERSIONS");
     if let Some(n) = var("MAX_HELD_CONNECTIONS") {
         limits.max_held_connections = n as usize;
+    }
+    if let Some(n) = var("MAX_ENTRIES") {
+        limits.max_entries = n as usize;
+    }
+    if let Some(n) = var("MAX_STATE_BYTES") {
+        limits.max_state_bytes = n as usize;
     }
     limits
 }

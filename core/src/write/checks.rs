@@ -154,20 +154,70 @@ pub fn reason(w: &Write, id: Option<&str>, text: String) -> Reason {
     }
 }
 
-/// Net change in the number of entries if `ops` apply in turn (`present` says whether an id
-/// exists now).
-pub fn entry_count_delta(ops: &[Op], present: impl Fn(&str) -> bool) -> isize {
-    let mut exists: HashMap<&str, bool> = HashMap::new();
-    let mut delta = 0isize;
+/// What a changeset does to the size of the state if its operations apply in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Growth {
+    /// Net change in the number of entries.
+    pub entries: isize,
+    /// Net change in the state's bytes ([`entry_bytes`] summed over entries).
+    pub bytes: isize,
+    /// Bytes of the entries the changeset leaves (its touched ids that exist after it): what
+    /// it needs even in an empty registry.
+    pub own_bytes: usize,
+}
+
+/// The [`Growth`] of `ops` over a state where `current(id)` is the [`entry_bytes`] of the
+/// entry `id` (`None` if it does not exist). Costs O(operations), whatever the state holds.
+pub fn growth(ops: &[Op], current: impl Fn(&str) -> Option<usize>) -> Growth {
+    // Bytes of each touched id as the operations so far leave it.
+    let mut now: HashMap<&str, Option<usize>> = HashMap::new();
+    let mut g = Growth::default();
     for op in ops {
-        let was = *exists
-            .entry(op.id.as_str())
-            .or_insert_with(|| present(&op.id));
-        let is = op.op != OpKind::Delete;
-        delta += is as isize - was as isize;
-        exists.insert(op.id.as_str(), is);
+        let was = *now.entry(op.id.as_str()).or_insert_with(|| current(&op.id));
+        let is = match (&op.entry, op.op) {
+            (Some(e), OpKind::Create | OpKind::Update) => Some(entry_bytes(e)),
+            _ => None,
+        };
+        g.entries += is.is_some() as isize - was.is_some() as isize;
+        g.bytes += is.unwrap_or(0) as isize - was.unwrap_or(0) as isize;
+        now.insert(op.id.as_str(), is);
     }
-    delta
+    g.own_bytes = now.values().flatten().sum();
+    g
+}
+
+/// The registry-wide bounds on what a write adds: entries (`max_entries`) and state bytes
+/// (`max_state_bytes`). A write that does not grow a measure is never refused for it, so
+/// deletes, expiry and shrinking rollbacks always pass, even over a bound lowered since.
+/// Beyond a bound: 429 `capacity_exceeded` (another write may free room), or 413 `too_large`
+/// when the write alone would exceed the state bound in an empty registry.
+pub fn capacity(
+    g: Growth,
+    entries: usize,
+    state_bytes: usize,
+    limits: &Limits,
+) -> Result<(), ApiError> {
+    let max = limits.max_entries;
+    if g.entries > 0 && entries.saturating_add(g.entries as usize) > max {
+        return Err(ApiError::capacity(format!(
+            "the registry holds its maximum of {max} entries"
+        )));
+    }
+    let max = limits.max_state_bytes;
+    if g.bytes > 0 && state_bytes.saturating_add(g.bytes as usize) > max {
+        if g.own_bytes > max {
+            return Err(ApiError::too_large(format!(
+                "the write's entries are {} bytes, over the registry's limit of {max} bytes",
+                g.own_bytes
+            )));
+        }
+        return Err(ApiError::capacity(format!(
+            "the registry holds {state_bytes} bytes of entries; this write adds {} and the \
+             limit is {max} bytes",
+            g.bytes
+        )));
+    }
+    Ok(())
 }
 
 /// A dependency cycle that the write would close anywhere in the resulting state (not only

@@ -200,13 +200,7 @@ impl<S: Store> Service<S> {
         self.registry
             .check_changeset(&w.ops)
             .map_err(|e| ApiError::new(409, "changeset_conflict", e.to_string()))?;
-        let delta = checks::entry_count_delta(&w.ops, |id| self.registry.get(id).is_some());
-        let max = self.limits.max_entries;
-        if delta > 0 && self.registry.len().saturating_add(delta as usize) > max {
-            return Err(ApiError::capacity(format!(
-                "the registry holds its maximum of {max} entries"
-            )));
-        }
+        self.check_capacity(&w.ops)?;
         if w.ops.iter().any(|op| op.entry.is_some()) {
             let ctx = crate::listen::TxContext::new(
                 &self.registry,
@@ -229,6 +223,19 @@ impl<S: Store> Service<S> {
             }
         }
         Ok(())
+    }
+
+    /// The registry-wide bounds (entries, state bytes) over the state as it is now: part of
+    /// stage 1, and checked again when a write held for validators is finally committed (the
+    /// registry may have grown meanwhile).
+    pub(crate) fn check_capacity(&self, ops: &[Op]) -> Result<(), ApiError> {
+        let growth = checks::growth(ops, |id| self.registry.get(id).map(checks::entry_bytes));
+        checks::capacity(
+            growth,
+            self.registry.len(),
+            self.registry.state_bytes(),
+            &self.limits,
+        )
     }
 
     /// Stage 2: the local listeners; every rejection, none left out.

@@ -222,3 +222,18 @@ fn a_duration_past_the_range_is_400_and_writes_nothing() {
     assert_eq!(r.status, 400);
     assert_eq!(h.service().registry().len(), 0);
 }
+
+#[test]
+fn a_ttl_at_the_top_of_the_duration_range_is_refused_not_turned_into_the_default() {
+    // It used to wrap to ≤ 0 ms and be stored with the 10 s default TTL (issue 16, item 5).
+    for ttl in ["2562047h47m16.854775807s", "9223372036854775807ns"] {
+        let mut h = Harness::new();
+        let r = h.put(
+            "/provider",
+            &format!(r#"{{"registers":{{"far":{{"value":1,"ttl":"{ttl}"}}}}}}"#),
+        );
+        assert_eq!(r.status, 400, "{ttl}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json_body()["error"]["code"], "invalid_ttl");
+        assert!(h.service().registry().get("far").is_none(), "{ttl}");
+    }
+}
