@@ -23,9 +23,13 @@ export function freePort() {
 
 /** One wrangler dev process; `restart()` keeps the persisted state. */
 export class Worker {
-  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`. */
-  constructor({ vars = {} } = {}) {
+  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`; `cwd`: the
+   *  folder of the wrangler.toml to run (default: the registry's, already built); `health`: the
+   *  path answered 200 once the worker is up. */
+  constructor({ vars = {}, cwd = ROOT, health = "/v1/health" } = {}) {
     this.vars = vars;
+    this.cwd = cwd;
+    this.health = health;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
     this.port = null;
@@ -54,14 +58,14 @@ export class Worker {
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.
-    this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: this.cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stdout.on("data", (d) => (this.log += d));
     this.proc.stderr.on("data", (d) => (this.log += d));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`wrangler exited:\n${this.log}`);
       try {
-        const r = await fetch(`${this.url}/v1/health`);
+        const r = await fetch(`${this.url}${this.health}`);
         if (r.status === 200) return this;
       } catch {}
       await sleep(150);
