@@ -13,4 +13,4 @@ export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 (cd worker && worker-build --release)
 bash scripts/pack.sh
 rm -rf www/pkg && mkdir www/pkg
-cp -r target/npm/package/{*.js,*.wasm,snippets} www/pkg/
+cp -r target/npm/package/{web.js,api.js,registry_web.js,registry_web_bg.wasm,snippets} www/pkg/

@@ -27,7 +27,7 @@ version=$(cargo metadata --no-deps --format-version 1 \
              console.log(JSON.stringify({ version: p.version, license: p.license }))')
 
 cargo build -p registry-web --lib --release --target wasm32-unknown-unknown
-rm -rf "$pkg" && mkdir -p "$pkg"
+rm -rf "$pkg" "$out"/*.tgz && mkdir -p "$pkg" # no stale tarball survives a failed pack
 wasm-bindgen --target web --out-dir "$pkg" --out-name registry_web \
   "$cargo_target/wasm32-unknown-unknown/release/registry_web.wasm"
 rm "$pkg/registry_web_bg.wasm.d.ts"
@@ -51,6 +51,5 @@ if [ "$total" -gt "$BUDGET_BYTES" ]; then
   exit 1
 fi
 
-rm -f "$out"/*.tgz
 tarball=$(cd "$pkg" && npm pack --silent --pack-destination "$out")
 echo "pack: $out/$tarball ($(wc -c <"$out/$tarball") B)"

@@ -153,6 +153,16 @@ test("Workers: a second Worker under wrangler dev uses the package against the r
   ].join("\n"));
   const consumer = new Worker({ cwd: p.dir, health: "/health" });
   try {
+    // What wrangler uploads: the `workerd` entry, the .wasm as a module of its own (precompiled
+    // by the runtime), instantiated synchronously; nothing read from disk or fetched.
+    await run(join(BIN, "node"), [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", "out"], {
+      cwd: p.dir, timeout: 60_000, env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+    const bundle = readFileSync(join(p.dir, "out/index.js"), "utf8");
+    const imported = bundle.match(/^import (\w+) from "\.\/\w+-registry_web_bg\.wasm";$/m);
+    assert.ok(imported, "the .wasm is imported as a module");
+    assert.ok(bundle.includes(`initSync({ module: ${imported[1]} })`), "and instantiated from it");
+    assert.doesNotMatch(bundle, /readFileSync/);
     await consumer.start();
     const seeded = await http("PUT", `${registry.url}/r/pkg-worker/provider`, { registers: { "pkg:seeded": { value: 42, ttl: "60s" } } });
     assert.equal(seeded.status, 204, seeded.text);
