@@ -189,6 +189,16 @@ test("types: tsc --strict over the typed examples against the packed declaration
     cpSync(join(ROOT, "web-client/types-check"), p.dir, { recursive: true });
     const r = await run(join(BIN, "tsc"), ["-p", "tsconfig.json"], { cwd: p.dir, timeout: 120_000 }).catch((e) => e);
     assert.equal(r.code ?? 0, 0, `tsc failed:\n${r.stdout}${r.stderr}`);
+    // Every method and getter of every exported class appears in the examples.
+    const generated = readFileSync(join(p.dir, "node_modules", NAME, "registry_web.d.ts"), "utf8");
+    const examples = readFileSync(join(p.dir, "examples.ts"), "utf8");
+    const classes = [...generated.matchAll(/^export class (\w+) \{\n([\s\S]*?)^\}/gm)];
+    assert.equal(classes.length, 7);
+    const missing = classes.flatMap(([, cls, body]) =>
+      [...body.matchAll(/^    (?:readonly )?(\w+)[(:]/gm)].map((m) => m[1])
+        .filter((member) => member !== "constructor" && !examples.includes(`.${member}`))
+        .map((member) => `${cls}.${member}`));
+    assert.deepEqual(missing, [], "members of the API the typed examples do not use");
   } finally {
     p.remove();
   }

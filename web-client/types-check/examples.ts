@@ -90,6 +90,7 @@ export async function consume(client: RegistryClient): Promise<void> {
   const next: IteratorResult<RegistrySnapshot, undefined> = await all.next();
   await all.return();
   all.close();
+  all.free();
   void next, outcome;
 
   const read: Record<string, { value: unknown; metadata?: Record<string, unknown> }> = await client.read(["a", "b"]);
@@ -141,7 +142,9 @@ export async function provide(client: RegistryClient): Promise<void> {
   const next: IteratorResult<ChangeRequest, undefined> = await requests.next();
   await requests.return();
   requests.subscribe((request: ChangeRequest) => void request.accept())();
+  requests.free();
   lamp.close();
+  lamp.free();
   void name, next;
   // @ts-expect-error: the TTL is a Go-style duration string
   client.provide("x", 1, { ttl: 10 });
@@ -186,6 +189,7 @@ export async function entries(client: RegistryClient): Promise<void> {
   await watch.return();
   watch.subscribe((result: QueryResult) => console.log(result.version))();
   watch.close();
+  watch.free();
   void next;
 }
 
@@ -242,6 +246,11 @@ export async function validate(client: RegistryClient): Promise<void> {
   const ready: Promise<void> = sync.ready;
   await ready;
   sync.close();
+  sync.free();
+  {
+    using scoped = client.validate({ kind: "job" }, () => true);
+    void scoped;
+  }
   async.close();
   void id;
   // @ts-expect-error: a validator answers with a boolean, a reason or nothing
