@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the worker (worker/build/) and the web client for the page (www/pkg/).
+# Builds the worker (worker/build/) and the web client's npm package (scripts/pack.sh), a copy of
+# which the page uses as it is (www/pkg/: the package's browser entry, no bundler).
 # Runs as wrangler's [build] command; SKIP_BUILD=1 skips it (tests build once up front).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,5 +11,6 @@ export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/binaryen/bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 (cd worker && worker-build --release)
-wasm-pack build web-client --release --target web --out-dir ../www/pkg --no-pack >/dev/null 2>&1 \
-  || wasm-pack build web-client --release --target web --out-dir ../www/pkg --no-pack
+bash scripts/pack.sh
+rm -rf www/pkg && mkdir www/pkg
+cp -r target/npm/package/{web.js,api.js,registry_web.js,registry_web_bg.wasm,snippets} www/pkg/

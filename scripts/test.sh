@@ -47,8 +47,10 @@ for target in fuzz/fuzz_targets/*.rs; do
   fi
   rm -rf "$corpus" "$logs/fuzz.out"
 done
-step "build" bash scripts/build.sh
-step "build node package" wasm-pack build web-client --release --target nodejs --out-dir pkg-node
+# build.sh also packs the web client (scripts/pack.sh: target/npm/*.tgz, size budget checked);
+# the e2e suites install that tarball (package.test.mjs: Node, an esbuild bundle in Chromium, a
+# second Worker, tsc --strict over web-client/types-check; node_*client.test.mjs: Node).
+step "build and pack" bash scripts/build.sh
 step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 step "browser" node tests/e2e/with-worker.mjs \
   wasm-pack test --headless --chrome web-client --test browser

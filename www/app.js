@@ -1,6 +1,5 @@
 // The registry page: lists the registers of one registry and keeps them live through the web
 // client (one long poll for the whole registry).
-import init, { RegistryClient } from "./pkg/registry_web.js";
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -58,7 +57,9 @@ function render({ registers, version }) {
 }
 
 async function main() {
-  await init();
+  // The npm package's browser entry (www/pkg is a copy of it, scripts/build.sh); imported here so
+  // that a wasm that fails to load shows as an error on the page.
+  const { RegistryClient } = await import("./pkg/web.js");
   const client = new RegistryClient(registryUrl(registry));
   const all = client.consumeAll();
   all.subscribe(render);

@@ -1,12 +1,12 @@
-// End-to-end: the web client package used from Node (built with wasm-pack --target nodejs)
+// End-to-end: the web client package used from Node (the packed npm package, installed)
 // against the worker in workerd.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { importPackage } from "./package.mjs";
 import { Worker } from "./worker.mjs";
 
-const require = createRequire(import.meta.url);
-const { RegistryClient } = require("../../web-client/pkg-node/registry_web.js");
+// The packed npm package (bash scripts/pack.sh), installed into a fresh project: its node entry.
+const { RegistryClient } = await importPackage();
 
 const worker = new Worker();
 before(() => worker.start());

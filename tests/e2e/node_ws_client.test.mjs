@@ -1,16 +1,16 @@
-// End-to-end: the web client package from Node (built with wasm-pack --target nodejs) over its
+// End-to-end: the web client package from Node (the packed npm package, installed) over its
 // WebSocket transport against the worker in workerd — watches, query streams, providers with
 // change requests and verdicts, validators, a worker restart resumed with no missed or repeated
 // change, and the fallback to long polls when WebSocket upgrades are refused.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
+import { importPackage } from "./package.mjs";
 import { Worker, freePort, http, putUntilAccepted } from "./worker.mjs";
 
-const require = createRequire(import.meta.url);
-const { RegistryClient } = require("../../web-client/pkg-node/registry_web.js");
+// The packed npm package (bash scripts/pack.sh), installed into a fresh project: its node entry.
+const { RegistryClient } = await importPackage();
 
 const worker = new Worker();
 before(() => worker.start());

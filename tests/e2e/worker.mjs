@@ -23,11 +23,14 @@ export function freePort() {
 
 /** One wrangler dev process; `restart()` keeps the persisted state. */
 export class Worker {
-  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`;
-   *  `readyStatuses`: statuses of an anonymous `GET /v1/health` that mean it runs (401 when
-   *  REGISTRY_TOKENS is set, 500 when it is malformed). */
-  constructor({ vars = {}, readyStatuses = [200] } = {}) {
+  /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`; `cwd`: the
+   *  folder of the wrangler.toml to run (default: the registry's, already built); `health`: the
+   *  path polled until the worker is up; `readyStatuses`: its statuses that mean it runs (401
+   *  when REGISTRY_TOKENS is set, 500 when it is malformed). */
+  constructor({ vars = {}, cwd = ROOT, health = "/v1/health", readyStatuses = [200] } = {}) {
     this.vars = vars;
+    this.cwd = cwd;
+    this.health = health;
     this.readyStatuses = readyStatuses;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
@@ -57,14 +60,14 @@ export class Worker {
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.
-    this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(`${ROOT}/node_modules/.bin/node`, args, { cwd: this.cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stdout.on("data", (d) => (this.log += d));
     this.proc.stderr.on("data", (d) => (this.log += d));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`wrangler exited:\n${this.log}`);
       try {
-        const r = await fetch(`${this.url}/v1/health`);
+        const r = await fetch(`${this.url}${this.health}`);
         if (this.readyStatuses.includes(r.status)) return this;
       } catch {}
       await sleep(150);

@@ -8,8 +8,7 @@
 //! fallback when no socket can be opened.
 //!
 //! ```js
-//! import init, { RegistryClient } from "registry-web";
-//! await init();
+//! import { RegistryClient } from "@edge-registry/client"; // bash scripts/pack.sh
 //! const client = new RegistryClient("http://127.0.0.1:8787/r/home");
 //! const lamp = client.provide("kitchen:lamp", false, { ttl: "10s" });
 //! (async () => { for await (const req of lamp.requests) await req.accept(true); })();
