@@ -42,7 +42,24 @@ export class Worker {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Starts wrangler; a port taken between `freePort()` and wrangler's bind (other processes
+   *  on the machine) is retried: with new ports on a first start, with the same port (which
+   *  clients reconnect to) after a short wait on a restart. */
   async start() {
+    const fixed = this.port !== null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (e) {
+        if (attempt >= 4 || !/Address already in use/.test(e.message)) throw e;
+        if (!fixed) this.port = null;
+        this.log = "";
+        await sleep(500 * attempt);
+      }
+    }
+  }
+
+  async startOnce() {
     this.port = this.port ?? (await freePort());
     const env = {
       ...process.env,

@@ -32,19 +32,23 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
     let response = match split_registry(&req.path()) {
         Err(e) => http::to_response(e.to_response()),
-        Ok((registry, inner)) => match auth_env::admit(&env, &req, &registry, &inner)? {
-            auth_env::Admission::Refuse(response) => Ok(response),
-            auth_env::Admission::Forward(req) => {
-                let stub = env
-                    .durable_object(REGISTRY_BINDING)?
-                    .get_by_name(&registry)?;
-                // The body is bounded here, before the object sees it (which bounds it again).
-                match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
-                    Ok(req) => stub.fetch_with_request(req).await,
-                    Err(e) => http::to_response(e.to_response()),
-                }
+        // The body is read within its bound first (which the object checks again): answering
+        // while a client is still uploading would break its connection instead of answering
+        // 413, 401 or 403.
+        Ok((registry, inner)) => {
+            match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
+                Err(e) => http::to_response(e.to_response()),
+                Ok(req) => match auth_env::admit(&env, &req, &registry, &inner)? {
+                    auth_env::Admission::Refuse(response) => Ok(response),
+                    auth_env::Admission::Forward(req) => {
+                        let stub = env
+                            .durable_object(REGISTRY_BINDING)?
+                            .get_by_name(&registry)?;
+                        stub.fetch_with_request(req).await
+                    }
+                },
             }
-        },
+        }
     }?;
     if response.status_code() == 101 {
         return Ok(response);
