@@ -71,6 +71,22 @@ test("GET /provider without names takes only the scoped provider's requests", as
   assert.equal(await home.head(), before);
 });
 
+test("a held GET /consumer without names wakes only for changes in scope", async () => {
+  const head = await home.head();
+  const started = Date.now();
+  const poll = home.req("consumer", "GET", `/consumer?since=${head}&wait=20s`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await home.req("admin", "PUT", "/provider", { registers: { "garage.door": { value: "held", ttl: "1h" } } })).status, 204);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal((await home.req("admin", "PUT", "/provider", { registers: { "kitchen.lamp": { value: "held", ttl: "1h" } } })).status, 204);
+  const r = await poll;
+  assert.equal(r.status, 200, r.text);
+  assert.ok(!mentionsGarage(r.json), r.text);
+  assert.equal(r.json.registers["kitchen.lamp"].value, "held");
+  // It was answered by the kitchen write (after ≥ 1 s), not by the garage one.
+  assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
+});
+
 test("a `*` query watch over WebSocket: snapshot, backlog and live without garage.*", async () => {
   const kitchen = await socket("consumer");
   const admin = await socket("admin");

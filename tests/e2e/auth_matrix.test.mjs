@@ -4,7 +4,7 @@
 // and a wrong token for each; every refused request leaves the head version unchanged.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { As, ROLES, WRONG, tokenWorker } from "./auth_fixture.mjs";
+import { As, ROLES, TOKENS, WRONG, tokenWorker } from "./auth_fixture.mjs";
 
 const worker = tokenWorker();
 const home = new As(worker);
@@ -150,4 +150,33 @@ test("version actors are token names", async () => {
   assert.equal((await home.req("admin", "PUT", "/v1/entries/kitchen.actor3", { kind: "cfg", data: 1 })).status, 201);
   assert.equal((await home.req("admin", "GET", "/v1/versions?limit=1")).json.versions[0].actor, "ops");
   assert.deepEqual(actors, ["kitchen-pi", "kitchen-admin"]);
+});
+
+test("streams: every role opens SSE (header or access_token) and the WebSocket; no/wrong token 401", async () => {
+  const sse = async (query, headers = {}) => {
+    const ctl = new AbortController();
+    const r = await fetch(`${home.base}/v1/watch?name=kitchen.lamp${query}`, { headers, signal: ctl.signal });
+    const first = r.status === 200 ? new TextDecoder().decode((await r.body.getReader().read()).value) : "";
+    ctl.abort();
+    return { status: r.status, first };
+  };
+  const ws = (protocols) =>
+    new Promise((resolve) => {
+      const s = new WebSocket(`${home.base.replace(/^http/, "ws")}/v1/ws`, protocols);
+      s.onopen = () => { resolve(s.protocol); s.close(); };
+      s.onerror = () => resolve(null);
+    });
+  for (const role of ROLES) {
+    const { token } = TOKENS[role];
+    for (const r of [await sse("", { authorization: `Bearer ${token}` }), await sse(`&access_token=${token}`)]) {
+      assert.equal(r.status, 200, role);
+      assert.match(r.first, /^event: snapshot\n/, role);
+    }
+    assert.equal(await ws(["registry", `bearer.${token}`]), "registry", role);
+  }
+  for (const token of [null, WRONG]) {
+    assert.equal((await sse(token ? `&access_token=${token}` : "")).status, 401);
+    if (token) assert.equal((await sse("", { authorization: `Bearer ${token}` })).status, 401);
+    assert.equal(await ws(token ? ["registry", `bearer.${token}`] : ["registry"]), null);
+  }
 });
