@@ -87,6 +87,19 @@ test("a held GET /consumer without names wakes only for changes in scope", async
   assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
 });
 
+test("a held poll naming only ids outside the scope is not woken by their changes", async () => {
+  const head = await home.head();
+  const started = Date.now();
+  const poll = home.req("consumer", "GET", `/consumer?name=garage.door&since=${head}&wait=3s`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await home.req("admin", "PUT", "/provider", { registers: { "garage.door": { value: "woken?", ttl: "1h" } } })).status, 204);
+  const r = await poll;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.registers, {});
+  // Held to its deadline: the garage write, outside the scope, did not answer it.
+  assert.ok(Date.now() - started >= 2900, `answered after ${Date.now() - started} ms`);
+});
+
 test("a `*` query watch over WebSocket: snapshot, backlog and live without garage.*", async () => {
   const kitchen = await socket("consumer");
   const admin = await socket("admin");
@@ -94,10 +107,10 @@ test("a `*` query watch over WebSocket: snapshot, backlog and live without garag
     for (const s of [kitchen, admin]) {
       s.watch("all", { where: [] }); // snapshot
       s.watch("star", { where: [".id=*"] }, 0); // backlog from the beginning
+      s.watch("named", { names: ["garage.door"] }); // a name outside the scope
     }
     for (const s of [kitchen, admin]) {
-      await s.next((m) => m.type === "synced" && m.watch === "all");
-      await s.next((m) => m.type === "synced" && m.watch === "star");
+      for (const w of ["all", "star", "named"]) await s.next((m) => m.type === "synced" && m.watch === w);
     }
     // Live: garage first, then kitchen; the kitchen change arriving means the garage one has
     // been processed (versions are sent in order).
