@@ -57,6 +57,8 @@ test("with tokens: the page asks for one on 401, keeps it for the tab and shows 
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws));
   await page.goto(`${locked.url}/?registry=page`);
   const form = page.locator("#token-form");
   await form.waitFor({ state: "visible", timeout: 15_000 });
@@ -75,6 +77,9 @@ test("with tokens: the page asks for one on 401, keeps it for the tab and shows 
   assert.equal((await publish(2)).status, 204);
   await page.waitForFunction(() => document.querySelector('tr[data-name="hall:lamp"] td.value')?.textContent === "2", null, { timeout: 5_000 });
   assert.ok(await page.locator("#open-access").isHidden(), "no open-access note when tokens are set");
+  // The live update came over Chromium's WebSocket (token as subprotocol), not a fallback.
+  assert.equal(sockets.length, 1);
+  assert.ok(sockets[0].url().endsWith("/r/page/v1/ws") && !sockets[0].isClosed());
   assert.equal(await page.evaluate(() => sessionStorage.getItem("registry-token")), TOKENS[0].token);
   assert.equal(await page.evaluate(() => localStorage.length), 0);
   // A reload in the same tab reuses the token without asking.
