@@ -56,11 +56,56 @@ function render({ registers, version }) {
   setStatus("live", "live");
 }
 
+// Access tokens (docs/security.md): when the API answers 401 the page asks for one and keeps
+// it in sessionStorage, i.e. for this tab only; never in localStorage, cookies or the URL.
+const TOKEN_KEY = "registry-token";
+
+/** Resolves with a token typed into the form (`why`: the line shown above it). */
+function askToken(why) {
+  const form = $("#token-form");
+  $("#token-why").textContent = why;
+  form.hidden = false;
+  setStatus("token needed", "error");
+  $("#token").focus();
+  return new Promise((resolve) => {
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      const token = $("#token").value.trim();
+      if (!token) return;
+      form.hidden = true;
+      $("#token").value = "";
+      resolve(token);
+    };
+  });
+}
+
+/** A token the registry accepts for reading (or none in open mode), asking until it does. */
+async function accessToken(base) {
+  let token = sessionStorage.getItem(TOKEN_KEY);
+  for (;;) {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const r = await fetch(`${base}/v1/health`, { headers });
+    if (r.status === 200) {
+      $("#open-access").hidden = (await r.json()).auth !== "open";
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      return token;
+    }
+    if (r.status !== 401 && r.status !== 403) throw new Error(`registry answered HTTP ${r.status}`);
+    sessionStorage.removeItem(TOKEN_KEY);
+    token = await askToken(
+      r.status === 403 ? `That token may not read registry "${registry}"; enter another.`
+        : token ? "That token was refused; enter another." : "This registry needs an access token.",
+    );
+  }
+}
+
 async function main() {
   // The npm package's browser entry (www/pkg is a copy of it, scripts/build.sh); imported here so
   // that a wasm that fails to load shows as an error on the page.
   const { RegistryClient } = await import("./pkg/web.js");
-  const client = new RegistryClient(registryUrl(registry));
+  const base = registryUrl(registry);
+  const token = await accessToken(base);
+  const client = new RegistryClient(base, token ? { token } : undefined);
   const all = client.consumeAll();
   all.subscribe(render);
   window.addEventListener("pagehide", () => client.close());

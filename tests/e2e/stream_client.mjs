@@ -5,10 +5,12 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** One WebSocket session; `url()` is re-read on every reconnect (the port may change). */
+/** One WebSocket session; `url()` is re-read on every reconnect (the port may change).
+ *  `protocols`: subprotocols to offer, e.g. `["registry", "bearer.<token>"]`. */
 export class WsSession {
-  constructor(url) {
+  constructor(url, protocols = undefined) {
     this.url = url;
+    this.protocols = protocols;
     this.watches = new Map(); // id -> { spec, last, changes: [{version, ops}] }
     this.inbox = [];
     this.waiters = [];
@@ -30,7 +32,7 @@ export class WsSession {
 
   #connect() {
     return new Promise((ok, fail) => {
-      const ws = new WebSocket(this.url().replace(/^http/, "ws") + "/v1/ws");
+      const ws = new WebSocket(this.url().replace(/^http/, "ws") + "/v1/ws", this.protocols);
       let opened = false;
       ws.onopen = () => {
         opened = true;
@@ -114,6 +116,7 @@ export class SseWatch {
     this.query = query;
     this.last = null;
     this.changes = [];
+    this.messages = []; // every message, in order (snapshots and synced too)
     this.closed = false;
     this.opens = 0;
   }
@@ -145,6 +148,7 @@ export class SseWatch {
             const data = frame.split("\n").find((l) => l.startsWith("data: "));
             if (!data) continue;
             const m = JSON.parse(data.slice(6));
+            this.messages.push(m);
             if (m.type === "change") {
               if (this.last !== null && m.version <= this.last) throw new Error(`duplicate ${m.version}`);
               this.changes.push({ version: m.version, ops: m.ops });

@@ -60,12 +60,15 @@ impl RegistryClient {
     /// Creates a client. `options.signal` (an `AbortSignal`) closes it when aborted;
     /// `options.transport` is `"auto"` (default: WebSocket, long polls if it cannot be
     /// opened), `"websocket"` (never long polls) or `"long-poll"`; `options.wait` sets the
-    /// long-poll duration (default `"30s"`).
+    /// long-poll duration (default `"30s"`); `options.token` is the access token of a registry
+    /// that has `REGISTRY_TOKENS` set (docs/security.md): sent as `Authorization: Bearer` on
+    /// HTTP and as the WebSocket subprotocol `bearer.<token>` (next to `registry`). Without
+    /// it, such a registry answers 401: calls reject with an `Error` whose `status` is 401.
     ///
     /// ```js
     /// const controller = new AbortController();
     /// const client = new RegistryClient("https://reg.example/r/home", {
-    ///   transport: "auto", signal: controller.signal,
+    ///   transport: "auto", signal: controller.signal, token: "s3cr3t-panel",
     /// });
     /// controller.abort();   // same as client.close()
     /// ```
@@ -91,9 +94,17 @@ impl RegistryClient {
                 )))
             }
         };
+        let token = option_string(&options, "token")?;
+        if let Some(t) = &token {
+            if !registry_core::auth::credentials::is_token_text(t) {
+                return Err(error(
+                    "token must be 1-256 characters of A-Z a-z 0-9 - . _ ~",
+                ));
+            }
+        }
         let base = url.trim_end_matches('/').to_string();
         let client = RegistryClient {
-            shared: Rc::new(RefCell::new(Shared::new(base, wait, preference)?)),
+            shared: Rc::new(RefCell::new(Shared::new(base, token, wait, preference)?)),
         };
         let answer = crate::requests::answer_function(&client.shared);
         client.shared.borrow_mut().answer = answer;
@@ -293,14 +304,14 @@ impl RegistryClient {
         unchecked_return_type = "Promise<Record<string, {value: unknown, metadata?: Record<string, unknown>}>>"
     )]
     pub fn read(&self, names: Vec<String>) -> Promise {
-        let (base, signal) = self.shared.borrow().endpoint();
+        let (base, signal, token) = self.shared.borrow().endpoint();
         future_to_promise(async move {
             let query: Vec<String> = names
                 .iter()
                 .map(|n| format!("name={}", crate::transport::encode(n)))
                 .collect();
             let url = format!("{base}/consumer?{}", query.join("&"));
-            let reply = send("GET", &url, None, Some(&signal)).await?;
+            let reply = send("GET", &url, None, Some(&signal), token.as_deref()).await?;
             if reply.status != 200 {
                 return Err(reply.into_error());
             }

@@ -17,13 +17,14 @@ pub(crate) fn v1(
     body: Option<String>,
     not_found_is_null: bool,
 ) -> Promise {
-    let (base, signal) = client.shared.borrow().endpoint();
+    let (base, signal, token) = client.shared.borrow().endpoint();
     future_to_promise(async move {
         let reply = send(
             method,
             &format!("{base}{path}"),
             body.as_deref(),
             Some(&signal),
+            token.as_deref(),
         )
         .await?;
         if reply.status == 404 && not_found_is_null {
@@ -40,6 +41,7 @@ pub(crate) fn v1(
 pub(crate) async fn all_pages(
     url: String,
     signal: web_sys::AbortSignal,
+    token: Option<String>,
 ) -> Result<JsValue, JsValue> {
     let all = Array::new();
     let mut cursor: Option<String> = None;
@@ -48,7 +50,7 @@ pub(crate) async fn all_pages(
         if let Some(c) = &cursor {
             page_url.push_str(&format!("&cursor={}", encode(c)));
         }
-        let reply = send("GET", &page_url, None, Some(&signal)).await?;
+        let reply = send("GET", &page_url, None, Some(&signal), token.as_deref()).await?;
         if reply.status != 200 {
             return Err(reply.into_error());
         }
@@ -235,10 +237,11 @@ impl RegistryClient {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
-        let (base, signal) = self.shared.borrow().endpoint();
+        let (base, signal, token) = self.shared.borrow().endpoint();
         future_to_promise(all_pages(
             format!("{base}/v1/state?at={version}&limit=1000"),
             signal,
+            token,
         ))
     }
 
@@ -345,7 +348,7 @@ impl RegistryClient {
             Ok(c) => c,
             Err(e) => return reject(e),
         };
-        let (base, signal) = self.shared.borrow().endpoint();
-        future_to_promise(all_pages(entries_url(&base, &criteria), signal))
+        let (base, signal, token) = self.shared.borrow().endpoint();
+        future_to_promise(all_pages(entries_url(&base, &criteria), signal, token))
     }
 }

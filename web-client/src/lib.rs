@@ -69,6 +69,17 @@ export interface ClientOptions {
   transport?: "auto" | "websocket" | "long-poll";
   /** Long-poll duration, a Go-style duration such as "30s" (the server caps it at 60 s). */
   wait?: string;
+  /**
+   * Access token, when the registry has `REGISTRY_TOKENS` set (see docs/security.md): sent as
+   * `Authorization: Bearer <token>` over HTTP and as the WebSocket subprotocol
+   * `bearer.<token>` (next to `registry`). Without a valid one such a registry answers 401 and
+   * calls reject with an `Error` whose `status` is 401 (403: outside the token's scope).
+   *
+   * ```js
+   * const client = new RegistryClient("https://reg.example/r/home", { token: "s3cr3t-panel" });
+   * ```
+   */
+  token?: string;
 }
 /** One update of a consumed register. */
 export interface RegisterUpdate {

@@ -39,7 +39,8 @@ async fn run(shared: SharedRef, poll: Poll) {
     let mut backoff = 250;
     while let Some((url, controller)) = (poll.next)(&shared) {
         let signal = controller.signal();
-        let result = send("GET", &url, None, Some(&signal)).await;
+        let token = shared.borrow().token.clone();
+        let result = send("GET", &url, None, Some(&signal), token.as_deref()).await;
         if shared.borrow().closed {
             break;
         }

@@ -89,10 +89,10 @@ async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValu
             Err(CallError::Lost) => Err(error("connection lost; publishing again")),
         };
     }
-    let (base, signal) = shared.borrow().endpoint();
+    let (base, signal, token) = shared.borrow().endpoint();
     let body = format!("{{\"registers\":{{{register}}}}}");
     let url = format!("{base}/provider");
-    let reply = send("PUT", &url, Some(&body), Some(&signal)).await?;
+    let reply = send("PUT", &url, Some(&body), Some(&signal), token.as_deref()).await?;
     if reply.status == 204 {
         state.published.set(true);
         Ok(())

@@ -23,14 +23,22 @@ pub fn start(shared: &SharedRef, stream: Stream, criteria: Vec<String>) {
 async fn run(shared: SharedRef, stream: Stream, criteria: Vec<String>) {
     let (mut seen, mut last): (Option<u64>, Option<String>) = (None, None);
     loop {
-        let (base, signal) = {
+        let (base, signal, token) = {
             let s = shared.borrow();
             if s.closed || stream::is_closed(&stream) {
                 return;
             }
             s.endpoint()
         };
-        let version = match send("GET", &format!("{base}/v1/health"), None, Some(&signal)).await {
+        let version = match send(
+            "GET",
+            &format!("{base}/v1/health"),
+            None,
+            Some(&signal),
+            token.as_deref(),
+        )
+        .await
+        {
             Ok(reply) if reply.status == 200 => reply
                 .version
                 .or_else(|| parse(&reply.body).ok().and_then(|d| get_u64(&d, "version"))),
@@ -38,7 +46,7 @@ async fn run(shared: SharedRef, stream: Stream, criteria: Vec<String>) {
         };
         if version.is_some() && version != seen {
             let url = entries_url(&base, &criteria);
-            match all_pages(url, signal).await {
+            match all_pages(url, signal, token).await {
                 Ok(entries) => {
                     seen = version;
                     // The result changed iff its ids or their versions did (a TTL refresh

@@ -173,21 +173,24 @@ async fn run(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsVa
     wait_http(shared, id).await
 }
 
-/// The base URL, lifetime signal and long-poll `wait` of an open client.
-fn endpoint(shared: &SharedRef) -> Result<(String, AbortSignal, String), JsValue> {
+/// What a request of the client needs: base URL, lifetime signal, long-poll `wait`, token.
+type Endpoint = (String, AbortSignal, String, Option<String>);
+
+/// The base URL, lifetime signal, long-poll `wait` and token of an open client.
+fn endpoint(shared: &SharedRef) -> Result<Endpoint, JsValue> {
     let s = shared.borrow();
     if s.closed {
         return Err(error("client is closed"));
     }
-    let (base, signal) = s.endpoint();
-    Ok((base, signal, s.wait.clone()))
+    let (base, signal, token) = s.endpoint();
+    Ok((base, signal, s.wait.clone(), token))
 }
 
 async fn over_http(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsValue> {
-    let (base, signal, _) = endpoint(shared)?;
+    let (base, signal, _, token) = endpoint(shared)?;
     let body = format!("{{\"name\":{},\"value\":{json}}}", json_string(name));
     let url = format!("{base}/v1/requests");
-    let reply = send("POST", &url, Some(&body), Some(&signal)).await?;
+    let reply = send("POST", &url, Some(&body), Some(&signal), token.as_deref()).await?;
     if !(200..300).contains(&reply.status) {
         return Err(reply.into_error());
     }
@@ -202,9 +205,9 @@ async fn over_http(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue
 /// `GET /v1/requests/{id}?wait=` until the status is final (network errors are retried).
 async fn wait_http(shared: &SharedRef, id: u64) -> Result<JsValue, JsValue> {
     loop {
-        let (base, signal, wait) = endpoint(shared)?;
+        let (base, signal, wait, token) = endpoint(shared)?;
         let url = format!("{base}/v1/requests/{id}?wait={wait}");
-        match send("GET", &url, None, Some(&signal)).await {
+        match send("GET", &url, None, Some(&signal), token.as_deref()).await {
             Ok(reply) if reply.status == 200 => {
                 let doc = parse(&reply.body)?;
                 if is_final(&doc) {
@@ -305,7 +308,7 @@ fn verdict(
 /// Sends a verdict (`body`: `{"accept",…}`) and resolves with the request's outcome: the `ok`
 /// reply over the WebSocket and the HTTP answer alike carry the request as it now stands.
 async fn send_verdict(shared: &SharedRef, id: u64, body: &str) -> Result<JsValue, JsValue> {
-    let (base, signal, _) = endpoint(shared)?;
+    let (base, signal, _, token) = endpoint(shared)?;
     if shared.borrow().ws.open {
         let text = format!("{{\"type\":\"verdict\",\"request\":{id},{}", &body[1..]);
         match ws::call(shared, &text, false).await {
@@ -315,7 +318,7 @@ async fn send_verdict(shared: &SharedRef, id: u64, body: &str) -> Result<JsValue
         }
     }
     let url = format!("{base}/v1/requests/{id}/verdict");
-    let reply = send("POST", &url, Some(body), Some(&signal)).await?;
+    let reply = send("POST", &url, Some(body), Some(&signal), token.as_deref()).await?;
     if reply.status != 200 {
         return Err(reply.into_error());
     }

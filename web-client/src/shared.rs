@@ -53,6 +53,9 @@ impl Mode {
 pub struct Shared {
     /// Registry base URL without a trailing `/`.
     pub base: String,
+    /// `options.token`: sent as `Authorization: Bearer` over HTTP and as the `bearer.<token>`
+    /// subprotocol on the WebSocket.
+    pub token: Option<String>,
     /// `wait` of the long polls (Go duration).
     pub wait: String,
     /// Set by `close()`.
@@ -111,11 +114,13 @@ impl Shared {
     /// A fresh client state.
     pub fn new(
         base: String,
+        token: Option<String>,
         wait: String,
         preference: Preference,
     ) -> Result<Self, wasm_bindgen::JsValue> {
         Ok(Shared {
             base,
+            token,
             wait,
             closed: false,
             preference,
@@ -148,9 +153,14 @@ impl Shared {
         })
     }
 
-    /// The base URL and the client's lifetime signal (aborted by `close()`), for a request.
-    pub fn endpoint(&self) -> (String, AbortSignal) {
-        (self.base.clone(), self.lifetime.signal())
+    /// The base URL, the client's lifetime signal (aborted by `close()`) and its token, for a
+    /// request.
+    pub fn endpoint(&self) -> (String, AbortSignal, Option<String>) {
+        (
+            self.base.clone(),
+            self.lifetime.signal(),
+            self.token.clone(),
+        )
     }
 
     /// A new client-unique id with a prefix (`w3`, `v4`).

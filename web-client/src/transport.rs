@@ -42,20 +42,25 @@ impl Reply {
 }
 
 /// Sends a request and reads the whole body. Rejects on network errors and on abort.
+/// `token` (the client's `options.token`) goes in `Authorization: Bearer <token>`.
 pub async fn send(
     method: &str,
     url: &str,
     body: Option<&str>,
     signal: Option<&AbortSignal>,
+    token: Option<&str>,
 ) -> Result<Reply, JsValue> {
     let init = RequestInit::new();
     init.set_method(method);
+    let headers = Headers::new()?;
+    if let Some(token) = token {
+        headers.set("authorization", &format!("Bearer {token}"))?;
+    }
     if let Some(body) = body {
-        let headers = Headers::new()?;
         headers.set("content-type", "application/json")?;
-        init.set_headers(&headers);
         init.set_body(&JsValue::from_str(body));
     }
+    init.set_headers(&headers);
     if let Some(signal) = signal {
         init.set_signal(Some(signal));
     }

@@ -101,16 +101,29 @@ pub fn ensure(shared: &SharedRef) {
 }
 
 fn connect(shared: &SharedRef) {
-    let (url, generation) = {
+    let (url, generation, token) = {
         let mut s = shared.borrow_mut();
         if s.closed {
             return;
         }
         s.ws.started = true;
         s.ws.generation += 1;
-        (socket_url(&s.base), s.ws.generation)
+        (socket_url(&s.base), s.ws.generation, s.token.clone())
     };
-    let socket = match WebSocket::new(&url) {
+    let opened = match token {
+        // Browsers cannot set headers on a WebSocket: the token rides as a subprotocol next to
+        // `registry`, which the server selects (core/src/auth/credentials.rs).
+        Some(token) => {
+            use registry_core::auth::{WS_PROTOCOL, WS_TOKEN_PREFIX};
+            let protocols = js_sys::Array::of2(
+                &WS_PROTOCOL.into(),
+                &format!("{WS_TOKEN_PREFIX}{token}").into(),
+            );
+            WebSocket::new_with_str_sequence(&url, &protocols)
+        }
+        None => WebSocket::new(&url),
+    };
+    let socket = match opened {
         Ok(socket) => socket,
         // No WebSocket in this runtime, or a URL it refuses: as if it closed before opening.
         Err(_) => return on_closed(shared, generation),
