@@ -67,14 +67,16 @@ pub fn json_len<T: serde::Serialize>(value: &T) -> usize {
 }
 
 /// Checks one entry a write creates or updates: kind, size and TTL. `what` names it in the
-/// error (`entry "a"`, `operation 2: entry "a"`).
-pub fn entry(e: &Entry, limits: &Limits, what: &str) -> Result<(), ApiError> {
+/// error (`entry "a"`, `operation 2: entry "a"`); it is only called for a refusal, so that a
+/// passing check formats nothing.
+pub fn entry(e: &Entry, limits: &Limits, what: impl Fn() -> String) -> Result<(), ApiError> {
     validate_kind(&e.kind)
-        .map_err(|err| ApiError::new(400, err.code, format!("{what}: {}", err.message)))?;
+        .map_err(|err| ApiError::new(400, err.code, format!("{}: {}", what(), err.message)))?;
     let size = entry_bytes(e);
     if size > limits.max_entry_bytes {
         return Err(ApiError::too_large(format!(
-            "{what} is {size} bytes, over the limit of {} bytes",
+            "{} is {size} bytes, over the limit of {} bytes",
+            what(),
             limits.max_entry_bytes
         )));
     }
@@ -84,7 +86,8 @@ pub fn entry(e: &Entry, limits: &Limits, what: &str) -> Result<(), ApiError> {
                 400,
                 "invalid_ttl",
                 format!(
-                    "{what}: ttl of {ttl} ms is outside 1 ms ..= {} ms",
+                    "{}: ttl of {ttl} ms is outside 1 ms ..= {} ms",
+                    what(),
                     limits.max_ttl_ms
                 ),
             ));
@@ -136,6 +139,10 @@ pub fn reason(w: &Write, id: Option<&str>, text: String) -> Reason {
 /// Net change in the number of entries if `ops` apply in turn (`present` says whether an id
 /// exists now).
 pub fn entry_count_delta(ops: &[Op], present: impl Fn(&str) -> bool) -> isize {
+    if let [op] = ops {
+        // One operation (most writes): no map of what earlier operations left.
+        return (op.op != OpKind::Delete) as isize - present(&op.id) as isize;
+    }
     let mut exists: HashMap<&str, bool> = HashMap::new();
     let mut delta = 0isize;
     for op in ops {

@@ -164,7 +164,7 @@ impl<S: Store> Service<S> {
     fn check_write(&self, w: &Write) -> Result<(), ApiError> {
         for op in &w.ops {
             if let Some(e) = &op.entry {
-                checks::entry(e, &self.limits, &w.what(&op.id))?;
+                checks::entry(e, &self.limits, || w.what(&op.id))?;
             }
         }
         let mut conflicts: Vec<Reason> = w.conflicts.clone();
@@ -193,7 +193,14 @@ impl<S: Store> Service<S> {
                 "the registry holds its maximum of {max} entries"
             )));
         }
-        if w.ops.iter().any(|op| op.entry.is_some()) {
+        // A cycle the write would close runs through an entry it writes that depends on
+        // something: with none, the (costlier) search is skipped.
+        let patterns = &self.config.patterns;
+        if w.ops.iter().any(|op| {
+            op.entry
+                .as_ref()
+                .is_some_and(|e| !crate::deps::dependencies(e, patterns).is_empty())
+        }) {
             let ctx = crate::listen::TxContext::new(
                 &self.registry,
                 &self.deps,
