@@ -68,15 +68,10 @@ fn bad_op(i: usize, text: impl Into<String>) -> ApiError {
 }
 
 /// The entry a create/update/upsert writes (without version and expiry).
-fn new_entry(i: usize, t: &TxOp) -> Result<Entry, ApiError> {
-    let kind = t
-        .kind
-        .clone()
-        .ok_or_else(|| bad_op(i, "kind is required"))?;
-    let data = t
-        .data
-        .clone()
-        .ok_or_else(|| bad_op(i, "data is required"))?;
+fn new_entry(i: usize, t: &mut TxOp) -> Result<Entry, ApiError> {
+    // Taken, not copied: the operation is not read for its kind, meta or data again.
+    let kind = t.kind.take().ok_or_else(|| bad_op(i, "kind is required"))?;
+    let data = t.data.take().ok_or_else(|| bad_op(i, "data is required"))?;
     let ttl_ms = match &t.ttl {
         None => None,
         Some(text) => Some(ttl_text(text).map_err(|e| bad_op(i, e))?),
@@ -84,7 +79,7 @@ fn new_entry(i: usize, t: &TxOp) -> Result<Entry, ApiError> {
     Ok(Entry {
         id: t.id.clone(),
         kind,
-        meta: t.meta.clone().unwrap_or_default(),
+        meta: t.meta.take().unwrap_or_default(),
         data,
         ttl_ms,
         expires_at: None,
@@ -150,7 +145,7 @@ impl<S: Store> Service<S> {
         }
         w.order = ops.iter().map(|t| t.id.clone()).collect();
         let mut conflicts = Vec::new();
-        for (i, t) in ops.into_iter().enumerate() {
+        for (i, mut t) in ops.into_iter().enumerate() {
             let current = self.registry.get(&t.id);
             if let Some(expected) = t.if_version {
                 w.if_versions.push((t.id.clone(), expected));
@@ -167,12 +162,12 @@ impl<S: Store> Service<S> {
                     w.ops.push(Op::delete(history_entry(b)));
                 }
             } else {
-                let entry = new_entry(i, &t)?;
+                let entry = new_entry(i, &mut t)?;
                 match current {
                     _ if exists.is_some() => {
                         // Refused as a conflict, after the entry checks (malformed first).
-                        let what = format!("operation {i}: entry {:?}", t.id);
-                        crate::write::checks::entry(&entry, &self.limits, &what)?;
+                        let what = || format!("operation {i}: entry {:?}", t.id);
+                        crate::write::checks::entry(&entry, &self.limits, what)?;
                     }
                     Some(b) if same_content(b, &entry) => w.refresh.push(t.id.clone()),
                     Some(b) => w.ops.push(Op::update(history_entry(b), entry)),

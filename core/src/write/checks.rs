@@ -88,14 +88,16 @@ pub fn json_len<T: serde::Serialize>(value: &T) -> usize {
 }
 
 /// Checks one entry a write creates or updates: kind, size and TTL. `what` names it in the
-/// error (`entry "a"`, `operation 2: entry "a"`).
-pub fn entry(e: &Entry, limits: &Limits, what: &str) -> Result<(), ApiError> {
+/// error (`entry "a"`, `operation 2: entry "a"`); it is only called for a refusal, so that a
+/// passing check formats nothing.
+pub fn entry(e: &Entry, limits: &Limits, what: impl Fn() -> String) -> Result<(), ApiError> {
     validate_kind(&e.kind)
-        .map_err(|err| ApiError::new(400, err.code, format!("{what}: {}", err.message)))?;
+        .map_err(|err| ApiError::new(400, err.code, format!("{}: {}", what(), err.message)))?;
     let size = entry_bytes(e);
     if size > limits.max_entry_bytes {
         return Err(ApiError::too_large(format!(
-            "{what} is {size} bytes, over the limit of {} bytes",
+            "{} is {size} bytes, over the limit of {} bytes",
+            what(),
             limits.max_entry_bytes
         )));
     }
@@ -105,7 +107,8 @@ pub fn entry(e: &Entry, limits: &Limits, what: &str) -> Result<(), ApiError> {
                 400,
                 "invalid_ttl",
                 format!(
-                    "{what}: ttl of {ttl} ms is outside 1 ms ..= {} ms",
+                    "{}: ttl of {ttl} ms is outside 1 ms ..= {} ms",
+                    what(),
                     limits.max_ttl_ms
                 ),
             ));

@@ -178,7 +178,7 @@ impl<S: Store> Service<S> {
         checks::scope(w)?;
         for op in &w.ops {
             if let Some(e) = &op.entry {
-                checks::entry(e, &self.limits, &w.what(&op.id))?;
+                checks::entry(e, &self.limits, || w.what(&op.id))?;
             }
         }
         let mut conflicts: Vec<Reason> = w.conflicts.clone();
@@ -201,7 +201,14 @@ impl<S: Store> Service<S> {
             .check_changeset(&w.ops)
             .map_err(|e| ApiError::new(409, "changeset_conflict", e.to_string()))?;
         self.check_capacity(&w.ops)?;
-        if w.ops.iter().any(|op| op.entry.is_some()) {
+        // A cycle the write would close runs through an entry it writes that depends on
+        // something: with none, the (costlier) search is skipped.
+        let patterns = &self.config.patterns;
+        if w.ops.iter().any(|op| {
+            op.entry
+                .as_ref()
+                .is_some_and(|e| !crate::deps::dependencies(e, patterns).is_empty())
+        }) {
             let ctx = crate::listen::TxContext::new(
                 &self.registry,
                 &self.deps,
