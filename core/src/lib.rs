@@ -25,6 +25,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod config;
 mod connections;
 pub mod deps;

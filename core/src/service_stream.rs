@@ -2,17 +2,30 @@
 //! snapshot or lossless backlog of a watch, and the fan-out of every version, request and
 //! outcome to the sessions concerned. See `docs/protocol.md`, "Streams".
 
-use serde_json::{json, Value};
+use std::borrow::Cow;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::api::ApiError;
 use crate::auth::{Action, Principal};
 use crate::duration::Millis;
 use crate::effects::{Effects, Step};
+use crate::entry::RequestRecord;
 use crate::history::Version;
 use crate::service::Service;
 use crate::store::{Commit, Store};
 use crate::stream::message::{decode, ClientMsg};
 use crate::stream::watch::{Watch, WatchSpec};
+use crate::stream::wire::{self, Reply, ServerMsg};
+
+/// What a message produced, for its `ok` reply.
+#[derive(Default)]
+struct Done {
+    version: Option<u64>,
+    request: Option<(u64, Option<&'static str>)>,
+    record: Option<RequestRecord>,
+}
 use crate::stream::{ConnId, Outgoing, Session, SessionState};
 
 /// Versions read from the store at a time while replaying a backlog.
@@ -193,17 +206,33 @@ impl<S: Store> Service<S> {
                 (incoming.reference, r)
             }
         };
-        let reply = match result {
-            Ok(None) => return,
-            Ok(Some(mut extra)) => {
-                extra["type"] = json!("ok");
-                extra["ref"] = reference;
-                extra
+        let reference = (!reference.is_null()).then(|| wire::raw(&reference));
+        let reference = reference.as_deref();
+        match result {
+            Ok(None) => {}
+            Ok(Some(done)) => {
+                let value = done.record.as_ref().map(|r| wire::raw(&r.value));
+                let mut reply = match (&done.record, &value) {
+                    (Some(r), Some(v)) => Reply::record(r, v),
+                    _ => Reply::default(),
+                };
+                reply.reference = reference;
+                reply.version = done.version;
+                if let Some((id, status)) = done.request {
+                    reply.request = Some(id);
+                    reply.status = status.map(Cow::Borrowed);
+                }
+                self.sessions.send(conn, &ServerMsg::Ok(reply));
             }
-            Err(e) => json!({"type": "error", "ref": reference, "error": e.body()}),
-        };
-        let event = if reply["type"] == "ok" { "ok" } else { "error" };
-        self.sessions.send(conn, event, None, &reply);
+            Err(e) => {
+                let error = wire::raw(&e.body());
+                let msg = ServerMsg::Error(wire::Refusal {
+                    reference,
+                    error: &error,
+                });
+                self.sessions.send(conn, &msg);
+            }
+        }
     }
 
     fn dispatch(
@@ -211,27 +240,33 @@ impl<S: Store> Service<S> {
         conn: ConnId,
         msg: ClientMsg,
         now: Millis,
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Option<Done>, ApiError> {
         let p = self.session_mut(conn).principal.clone();
         if !p.permits(Action::of_message(&msg)) {
             return Err(crate::auth::forbidden());
         }
         match msg {
             ClientMsg::Ping => {
-                self.sessions
-                    .send(conn, "pong", None, &json!({"type": "pong"}));
+                self.sessions.send(conn, &ServerMsg::Pong);
                 Ok(None)
             }
-            ClientMsg::Watch { watch, spec, since } => {
-                self.watch(conn, &watch, spec, since)?;
+            ClientMsg::Watch {
+                watch,
+                names,
+                criteria,
+                since,
+            } => {
+                self.watch(conn, &watch, WatchSpec { names, criteria }, since)?;
                 Ok(None)
             }
             ClientMsg::Unwatch { watch } => {
                 self.session_mut(conn).watches.remove(&watch);
                 self.sessions.dirty.insert(conn);
-                Ok(Some(json!({})))
+                Ok(Some(Done::default()))
             }
-            ClientMsg::Provide { body, names } => {
+            ClientMsg::Provide { registers } => {
+                let names: Vec<String> = registers.keys().cloned().collect();
+                let body = crate::api::register_body::provider_body(&registers);
                 self.provider_put(&p, &body, now)?;
                 let mut added = false;
                 for n in &names {
@@ -242,7 +277,10 @@ impl<S: Store> Service<S> {
                     self.sessions.dirty.insert(conn);
                 }
                 self.deliver_requests(&names, now)?;
-                Ok(Some(json!({"version": self.registry.head()})))
+                Ok(Some(Done {
+                    version: Some(self.registry.head()),
+                    ..Done::default()
+                }))
             }
             ClientMsg::Unprovide { names } => {
                 for n in &names {
@@ -250,7 +288,7 @@ impl<S: Store> Service<S> {
                     self.sessions.remove_provider(conn, n);
                 }
                 self.sessions.dirty.insert(conn);
-                Ok(Some(json!({})))
+                Ok(Some(Done::default()))
             }
             ClientMsg::Request { name, value } => {
                 let id = self.make_request(&p, name, value, now, Some(conn))?;
@@ -258,7 +296,10 @@ impl<S: Store> Service<S> {
                     .registry
                     .request(id)
                     .map(|r| crate::requests::status_name(r.status));
-                Ok(Some(json!({"request": id, "status": status})))
+                Ok(Some(Done {
+                    request: Some((id, status)),
+                    ..Done::default()
+                }))
             }
             ClientMsg::Verdict {
                 request,
@@ -268,7 +309,10 @@ impl<S: Store> Service<S> {
             } => {
                 // The same shape as the HTTP verdict's answer.
                 let record = self.verdict(&p, request, accept, reason.as_deref(), apply, now)?;
-                Ok(Some(crate::api::v1_requests::record_json(&record)))
+                Ok(Some(Done {
+                    record: Some(record),
+                    ..Done::default()
+                }))
             }
             ClientMsg::Validate {
                 validator,
@@ -278,13 +322,13 @@ impl<S: Store> Service<S> {
                 let session = self.session_mut(conn);
                 session.validators.insert(validator, (criteria, compiled));
                 self.sessions.dirty.insert(conn);
-                Ok(Some(json!({})))
+                Ok(Some(Done::default()))
             }
             ClientMsg::Unvalidate { validator } => {
                 self.session_mut(conn).validators.remove(&validator);
                 self.sessions.dirty.insert(conn);
                 self.validator_gone(conn, &validator, "unregistered");
-                Ok(Some(json!({})))
+                Ok(Some(Done::default()))
             }
             ClientMsg::Decide {
                 tx,
@@ -293,7 +337,7 @@ impl<S: Store> Service<S> {
                 reason,
             } => {
                 self.decide(conn, tx, &validator, accept, reason)?;
-                Ok(Some(json!({})))
+                Ok(Some(Done::default()))
             }
         }
     }
@@ -361,12 +405,11 @@ impl<S: Store> Service<S> {
             Some(s) if s >= base => self.send_backlog(conn, id, &watch, &p, s, head)?,
             _ => self.send_snapshot(conn, id, &watch, &spec, &p),
         }
-        self.sessions.send(
-            conn,
-            "synced",
-            Some(head),
-            &json!({"type": "synced", "watch": id, "version": head}),
-        );
+        let synced = ServerMsg::Synced(wire::Synced {
+            watch: Cow::Borrowed(id),
+            version: head,
+        });
+        self.sessions.send(conn, &synced);
         self.session_mut(conn)
             .watches
             .insert(id.to_string(), (spec, watch));
@@ -401,8 +444,13 @@ impl<S: Store> Service<S> {
             _ => Vec::new(),
         };
         let head = self.registry.head();
-        let msg = json!({"type": "snapshot", "watch": id, "version": head, "entries": entries});
-        self.sessions.send(conn, "snapshot", Some(head), &msg);
+        let entries = wire::raw(&entries);
+        let msg = ServerMsg::Snapshot(wire::Snapshot {
+            watch: Cow::Borrowed(id),
+            version: head,
+            entries: &entries,
+        });
+        self.sessions.send(conn, &msg);
     }
 
     fn send_backlog(
@@ -420,10 +468,8 @@ impl<S: Store> Service<S> {
             let versions = self.store.versions(from, to).map_err(ApiError::storage)?;
             for v in &versions {
                 if let Some(ops) = self.matching_ops(watch, p, v) {
-                    let actor = Value::from(v.actor.as_str()).to_string();
-                    self.sessions
-                        .out
-                        .push(change_message(conn, id, v.version, &actor, &ops));
+                    let msg = change_message(conn, id, v, &ops);
+                    self.sessions.out.push(msg);
                 }
             }
             from = to + 1;
@@ -432,11 +478,11 @@ impl<S: Store> Service<S> {
     }
 
     /// The operations of a version a watch of `p` sees, as a JSON array (`None`: none).
-    fn matching_ops(&self, watch: &Watch, p: &Principal, v: &Version) -> Option<String> {
+    fn matching_ops(&self, watch: &Watch, p: &Principal, v: &Version) -> Option<Box<RawValue>> {
         let items = watch.items(&v.changeset, &|kind| self.config.is_silent(kind), &|id| {
             p.may_read(id)
         });
-        (!items.is_empty()).then(|| Value::Array(items).to_string())
+        (!items.is_empty()).then(|| wire::raw(&items))
     }
 
     /// Sends a new version to every watch it concerns. Watches with the same selection and
@@ -445,9 +491,8 @@ impl<S: Store> Service<S> {
     /// envelopes).
     pub(crate) fn fan_out(&mut self, v: &Version) {
         type Key<'a> = (&'a WatchSpec, Option<&'a [String]>);
-        let mut shared: std::collections::HashMap<Key<'_>, Option<String>> =
+        let mut shared: std::collections::HashMap<Key<'_>, Option<Box<RawValue>>> =
             std::collections::HashMap::new();
-        let actor = Value::from(v.actor.as_str()).to_string();
         let mut out = Vec::new();
         for (conn, session) in &self.sessions.map {
             let p = &session.principal;
@@ -456,7 +501,7 @@ impl<S: Store> Service<S> {
                     .entry((spec, p.prefixes()))
                     .or_insert_with(|| self.matching_ops(watch, p, v));
                 if let Some(ops) = ops {
-                    out.push(change_message(*conn, id, v.version, &actor, ops));
+                    out.push(change_message(*conn, id, v, ops));
                 }
             }
         }
@@ -474,9 +519,13 @@ impl<S: Store> Service<S> {
                 self.sessions.dirty.insert(conn);
             }
             if let Some(r) = self.registry.request(*id) {
-                let msg = json!({"type": "outcome", "request": r.id, "name": r.name,
-                                 "status": r.status, "reason": r.reason});
-                self.sessions.send(conn, "outcome", None, &msg);
+                let msg = ServerMsg::Outcome(wire::Outcome {
+                    request: r.id,
+                    name: Cow::Borrowed(&r.name),
+                    status: Cow::Borrowed(crate::requests::status_name(r.status)),
+                    reason: r.reason.as_deref().map(Cow::Borrowed),
+                });
+                self.sessions.send(conn, &msg);
             }
         }
     }
@@ -515,24 +564,30 @@ impl<S: Store> Service<S> {
     /// Sends a delivered change request to the newest session providing its name.
     pub(crate) fn send_request(&mut self, r: &crate::entry::PendingRequest) {
         if let Some(conn) = self.sessions.provider_of(&r.name) {
-            let msg = json!({"type": "request", "request": r.id, "name": r.name,
-                             "value": r.value});
-            self.sessions.send(conn, "request", None, &msg);
+            let value = wire::raw(&r.value);
+            let msg = ServerMsg::Request(wire::Delivered {
+                request: r.id,
+                name: Cow::Borrowed(&r.name),
+                value: &value,
+            });
+            self.sessions.send(conn, &msg);
         }
     }
 }
 
-/// A `change` message: `ops` is the JSON array of the operations the watch sees (shared by
-/// every watch with the same selection); only this envelope is built per watch.
-/// `actor` is already JSON text.
-fn change_message(conn: ConnId, watch: &str, version: u64, actor: &str, ops: &str) -> Outgoing {
+/// A `change` message: `ops` is the JSON array of the operations the watch sees (serialized
+/// once for every watch with the same selection); only this envelope is built per watch.
+fn change_message(conn: ConnId, watch: &str, v: &Version, ops: &RawValue) -> Outgoing {
+    let msg = ServerMsg::Change(wire::Change {
+        watch: Cow::Borrowed(watch),
+        version: v.version,
+        actor: Cow::Borrowed(&v.actor),
+        ops,
+    });
     Outgoing {
         conn,
-        event: "change",
-        version: Some(version),
-        text: format!(
-            "{{\"type\":\"change\",\"watch\":{},\"version\":{version},\"actor\":{actor},\"ops\":{ops}}}",
-            Value::from(watch),
-        ),
+        event: msg.event(),
+        version: msg.version(),
+        text: msg.to_text(),
     }
 }

@@ -2,9 +2,8 @@
 //! touching a matching entry. The transaction is held (as a waiter) until each of them decided
 //! or the timeout passed; any rejection, silence or disconnection discards it (SPEC §4.3).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-use serde_json::json;
 
 use crate::api::{ApiError, HttpResponse, Reason};
 use crate::duration::Millis;
@@ -12,6 +11,7 @@ use crate::history::Op;
 use crate::registry::history_entry;
 use crate::service::{Reply, Service};
 use crate::store::Store;
+use crate::stream::wire::{self, ServerMsg, WireOp};
 use crate::stream::ConnId;
 use crate::waiters::{WaitKind, WaiterId};
 use crate::write::Write;
@@ -26,17 +26,12 @@ pub struct PendingTx {
     reasons: Vec<Reason>,
 }
 
-/// Validators to ask: (connection, validator id, the matching operations in wire form).
-pub(crate) type Asks = Vec<(ConnId, String, Vec<serde_json::Value>)>;
+/// Validators to ask: (connection, validator id, the matching operations as a JSON array).
+pub(crate) type Asks = Vec<(ConnId, String, Box<serde_json::value::RawValue>)>;
 
 /// The pending transactions of a registry, by the id of the waiter that holds each; that id
 /// is also the transaction's id on the wire (`tx`).
 pub type PendingTxs = BTreeMap<WaiterId, PendingTx>;
-
-fn wire_op(op: &Op) -> serde_json::Value {
-    json!({"op": crate::stream::watch::op_name(op.op), "id": op.id, "entry": op.entry,
-           "before": op.before})
-}
 
 impl<S: Store> Service<S> {
     /// The remote validators whose criteria match an operation of `ops` (entries of
@@ -45,7 +40,7 @@ impl<S: Store> Service<S> {
         let mut asks = Vec::new();
         for (conn, session) in &self.sessions.map {
             for (vid, (_, criteria)) in &session.validators {
-                let matching: Vec<serde_json::Value> = ops
+                let matching: Vec<WireOp<'_>> = ops
                     .iter()
                     .filter(|op| {
                         let e = op.entry.as_ref().or(op.before.as_ref());
@@ -53,10 +48,10 @@ impl<S: Store> Service<S> {
                             && (op.entry.as_ref().is_some_and(|e| criteria.matches(e))
                                 || op.before.as_ref().is_some_and(|e| criteria.matches(e)))
                     })
-                    .map(wire_op)
+                    .map(WireOp::with_before)
                     .collect();
                 if !matching.is_empty() {
-                    asks.push((*conn, vid.clone(), matching));
+                    asks.push((*conn, vid.clone(), wire::raw(&matching)));
                 }
             }
         }
@@ -90,9 +85,13 @@ impl<S: Store> Service<S> {
         let tx = waiter;
         let mut awaiting = BTreeSet::new();
         for (conn, vid, matching) in asks {
-            let msg = json!({"type": "validate", "tx": tx, "validator": vid, "ops": matching,
-                             "deadline": deadline});
-            self.sessions.send(conn, "validate", None, &msg);
+            let msg = ServerMsg::Validate(wire::Ask {
+                tx,
+                validator: Cow::Borrowed(&vid),
+                ops: &matching,
+                deadline,
+            });
+            self.sessions.send(conn, &msg);
             awaiting.insert((conn, vid));
         }
         self.pending_tx.insert(

@@ -27,6 +27,21 @@ pub fn stringify(value: &JsValue) -> Option<String> {
     JSON::stringify(value).ok().and_then(|s| s.as_string())
 }
 
+/// JSON text as a payload of a client message (`None`: not JSON).
+pub fn raw(text: String) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::value::RawValue::from_string(text).ok()
+}
+
+/// A JS value as a payload of a client message (`None` for values JSON cannot express).
+pub fn raw_of(value: &JsValue) -> Option<Box<serde_json::value::RawValue>> {
+    raw(stringify(value)?)
+}
+
+/// A pre-serialized payload of a server message (entries, operations, a value) as a JS value.
+pub fn raw_js(raw: &serde_json::value::RawValue) -> JsValue {
+    parse(raw.get()).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// `JSON.parse(text)`.
 pub fn parse(text: &str) -> Result<JsValue, JsValue> {
     JSON::parse(text)

@@ -12,15 +12,19 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
+use registry_core::api::register_body::provider_body;
+use registry_core::stream::wire::{raw, Publish};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::abort::Listener;
-use crate::convert::{error, json_string, object, stringify};
+use crate::convert::{error, stringify};
 use crate::shared::{now_ms, Mode, Shared, SharedRef};
 use crate::stream::{finish, Stream};
 use crate::transport::send;
-use crate::ws::{self, CallError};
+use crate::ws::{self, CallError, ClientMsg};
 
 /// What the write task is asked to do.
 pub enum Command {
@@ -59,28 +63,31 @@ pub struct Publication {
 }
 
 impl Publication {
-    /// `"name":{"value":…,"metadata":…,"ttl":…}`.
-    fn register(&self, value_json: &str) -> String {
-        let metadata = self
-            .metadata
-            .as_ref()
-            .map(|m| format!(",\"metadata\":{m}"))
-            .unwrap_or_default();
-        format!(
-            "{}:{{\"value\":{value_json}{metadata},\"ttl\":{}}}",
-            json_string(&self.name),
-            json_string(&self.ttl)
-        )
+    /// Adds this register with `value_json` to a `registers` object.
+    fn register(&self, value_json: &str, registers: &mut BTreeMap<String, Box<RawValue>>) {
+        // Both texts come from `JSON.stringify`.
+        let value = crate::convert::raw(value_json.to_string());
+        let metadata = self.metadata.clone().and_then(crate::convert::raw);
+        if let Some(value) = value {
+            let publish = Publish {
+                value: &value,
+                metadata: metadata.as_deref(),
+                ttl: Some(self.ttl.clone()),
+            };
+            registers.insert(self.name.clone(), raw(&publish));
+        }
     }
 }
 
 /// Publishes the provider's current value: a `provide` message once the socket is open, or a
 /// `PUT /provider` on long polls.
 async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValue> {
-    let register = state.publication.register(&state.value.borrow());
+    let mut registers = BTreeMap::new();
+    let value = state.value.borrow().clone();
+    state.publication.register(&value, &mut registers);
     if ws::usable(shared).await? == Mode::WebSocket {
-        let text = format!("{{\"type\":\"provide\",\"registers\":{{{register}}}}}");
-        return match ws::call(shared, &text, false).await {
+        let msg = ClientMsg::Provide { registers };
+        return match ws::call(shared, &msg, false).await {
             Ok(_) => {
                 state.published.set(true);
                 Ok(())
@@ -90,7 +97,7 @@ async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValu
         };
     }
     let (base, signal, token) = shared.borrow().endpoint();
-    let body = format!("{{\"registers\":{{{register}}}}}");
+    let body = String::from_utf8(provider_body(&registers)).unwrap_or_default();
     let url = format!("{base}/provider");
     let reply = send("PUT", &url, Some(&body), Some(&signal), token.as_deref()).await?;
     if reply.status == 204 {
@@ -103,18 +110,11 @@ async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValu
 
 /// One `provide` message with every published register, for a socket that just opened.
 pub fn resume_message(s: &Shared) -> Option<String> {
-    let registers: Vec<String> = s
-        .providers
-        .values()
-        .filter(|p| p.published.get())
-        .map(|p| p.publication.register(&p.value.borrow()))
-        .collect();
-    (!registers.is_empty()).then(|| {
-        format!(
-            "{{\"type\":\"provide\",\"registers\":{{{}}}}}",
-            registers.join(",")
-        )
-    })
+    let mut registers = BTreeMap::new();
+    for p in s.providers.values().filter(|p| p.published.get()) {
+        p.publication.register(&p.value.borrow(), &mut registers);
+    }
+    (!registers.is_empty()).then(|| ClientMsg::Provide { registers }.to_text())
 }
 
 /// The write task: publishes at once, then on every `set()` and at half the TTL after the last
@@ -230,9 +230,8 @@ pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
     drop(listener);
     finish(&state.requests);
     if removed {
-        let names = js_sys::Array::of1(&name.as_str().into());
-        let msg = object(&[("type", "unprovide".into()), ("names", names.into())]);
-        ws::send(shared, &stringify(&msg).unwrap_or_default());
+        let names = vec![name.clone()];
+        ws::send(shared, &ClientMsg::Unprovide { names });
         crate::provider_poll::restart(shared);
     }
 }

@@ -156,6 +156,6 @@ pub(crate) fn last_update(shared: &SharedRef, name: &str) -> Option<JsValue> {
     let text = s.last.get(name)?.as_ref()?;
     let reg = parse(text).ok()?;
     let watched = s.name_watch.get(name).and_then(|id| s.watches.get(id));
-    let version = watched.map_or(s.since, |w| w.version);
+    let version = watched.map_or(s.since, |w| w.cursor.version());
     Some(register_update(name, &reg, &version_js(version)))
 }

@@ -8,16 +8,18 @@
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
+use registry_core::stream::wire::{Delivered, RequestBody, VerdictBody};
+use serde_json::value::RawValue;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::convert::{error, get, get_u64, json_string, object, parse, stringify};
+use crate::convert::{error, get, get_u64, parse, raw_js, raw_of, stringify};
 use crate::shared::{Mode, SharedRef};
 use crate::stream::push;
 use crate::transport::send;
-use crate::ws::{self, CallError};
+use crate::ws::{self, CallError, ClientMsg};
 
 #[wasm_bindgen(inline_js = "export function change_request(name, value, id, answer) {
   return {
@@ -67,11 +69,8 @@ pub fn open_slot(s: &mut crate::shared::Shared, id: u64) {
 }
 
 /// An `outcome` message.
-pub fn on_outcome(shared: &SharedRef, msg: &JsValue) {
-    let Some(id) = get_u64(msg, "request") else {
-        return;
-    };
-    let outcome = outcome_of(msg);
+pub fn on_outcome(shared: &SharedRef, id: u64, text: &str) {
+    let outcome = outcome_of(&parse(text).unwrap_or(JsValue::UNDEFINED));
     let waiter = {
         let mut s = shared.borrow_mut();
         match s.ws.outcomes.remove(&id) {
@@ -89,18 +88,18 @@ pub fn on_outcome(shared: &SharedRef, msg: &JsValue) {
 }
 
 /// A `request` message: a change request for a register this socket provides.
-pub fn on_request(shared: &SharedRef, msg: &JsValue) {
-    let Some(name) = get(msg, "name").as_string() else {
-        return;
-    };
+pub fn on_request(shared: &SharedRef, msg: &Delivered) {
+    let name: &str = &msg.name;
     let target = {
         let s = shared.borrow();
         s.providers
-            .get(&name)
+            .get(name)
             .map(|p| (p.requests.clone(), s.answer.clone()))
     };
     if let Some((stream, answer)) = target {
-        let item = change_request(&name, &get(msg, "value"), &get(msg, "request"), &answer);
+        let value = raw_js(msg.value);
+        let id = JsValue::from_f64(msg.request as f64);
+        let item = change_request(name, &value, &id, &answer);
         push(&stream, item);
     }
 }
@@ -119,7 +118,7 @@ pub fn request(
     value: &JsValue,
     signal: Option<AbortSignal>,
 ) -> Promise {
-    let Some(json) = stringify(value) else {
+    let Some(value) = raw_of(value) else {
         return Promise::reject(&error("value must be JSON-serialisable"));
     };
     if shared.borrow().closed {
@@ -128,23 +127,24 @@ pub fn request(
     ws::ensure(shared);
     let (shared, name) = (shared.clone(), name.to_string());
     future_to_promise(crate::abort::race(
-        async move { run(&shared, &name, &json).await },
+        async move { run(&shared, name, value).await },
         signal,
     ))
 }
 
-async fn run(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsValue> {
-    let text = format!(
-        "{{\"type\":\"request\",\"name\":{},\"value\":{json}}}",
-        json_string(name)
-    );
+async fn run(shared: &SharedRef, name: String, value: Box<RawValue>) -> Result<JsValue, JsValue> {
+    let msg = ClientMsg::Request { name, value };
     let id = loop {
         if ws::usable(shared).await? == Mode::LongPoll {
-            return over_http(shared, name, json).await;
+            let ClientMsg::Request { name, value } = msg else {
+                unreachable!("a request")
+            };
+            return over_http(shared, RequestBody { name, value }).await;
         }
-        match ws::call(shared, &text, true).await {
+        match ws::call(shared, &msg, true).await {
             Ok(reply) => {
-                break get_u64(&reply, "request")
+                break reply
+                    .request
                     .ok_or_else(|| error("the registry acknowledged a request without an id"))?
             }
             // Not acknowledged before the socket closed: sent again once it reopens.
@@ -186,9 +186,12 @@ fn endpoint(shared: &SharedRef) -> Result<Endpoint, JsValue> {
     Ok((base, signal, s.wait.clone(), token))
 }
 
-async fn over_http(shared: &SharedRef, name: &str, json: &str) -> Result<JsValue, JsValue> {
+async fn over_http(
+    shared: &SharedRef,
+    body: RequestBody<Box<RawValue>>,
+) -> Result<JsValue, JsValue> {
     let (base, signal, _, token) = endpoint(shared)?;
-    let body = format!("{{\"name\":{},\"value\":{json}}}", json_string(name));
+    let body = serde_json::to_string(&body).unwrap_or_default();
     let url = format!("{base}/v1/requests");
     let reply = send("POST", &url, Some(&body), Some(&signal), token.as_deref()).await?;
     if !(200..300).contains(&reply.status) {
@@ -286,18 +289,15 @@ fn verdict(
              answered; publish the value instead",
         ));
     };
-    let body = object(&[("accept", accept.into())]);
-    if applied.is_some() {
-        crate::convert::set(&body, "apply", &true.into());
-    }
-    if let Some(r) = reason {
-        crate::convert::set(&body, "reason", &r.into());
-    }
-    let body = stringify(&body).unwrap_or_default();
+    let body = VerdictBody {
+        accept,
+        reason,
+        apply: applied.is_some(),
+    };
     let shared = shared.clone();
     future_to_promise(async move {
         let adopted = adopt(&shared, &applied);
-        let result = send_verdict(&shared, id, &body).await;
+        let result = send_verdict(&shared, id, body).await;
         if result.is_err() {
             restore(&shared, adopted);
         }
@@ -305,20 +305,26 @@ fn verdict(
     })
 }
 
-/// Sends a verdict (`body`: `{"accept",…}`) and resolves with the request's outcome: the `ok`
-/// reply over the WebSocket and the HTTP answer alike carry the request as it now stands.
-async fn send_verdict(shared: &SharedRef, id: u64, body: &str) -> Result<JsValue, JsValue> {
+/// Sends a verdict and resolves with the request's outcome: the `ok` reply over the WebSocket
+/// and the HTTP answer alike carry the request as it now stands.
+async fn send_verdict(shared: &SharedRef, id: u64, body: VerdictBody) -> Result<JsValue, JsValue> {
     let (base, signal, _, token) = endpoint(shared)?;
     if shared.borrow().ws.open {
-        let text = format!("{{\"type\":\"verdict\",\"request\":{id},{}", &body[1..]);
-        match ws::call(shared, &text, false).await {
-            Ok(reply) => return Ok(outcome_of(&reply)),
+        let msg = ClientMsg::Verdict {
+            request: id,
+            accept: body.accept,
+            reason: body.reason.clone(),
+            apply: body.apply,
+        };
+        match ws::call(shared, &msg, false).await {
+            Ok(reply) => return Ok(outcome_of(&reply.doc)),
             Err(CallError::Server(e)) => return Err(e),
             Err(CallError::Lost) => {} // over HTTP instead
         }
     }
     let url = format!("{base}/v1/requests/{id}/verdict");
-    let reply = send("POST", &url, Some(body), Some(&signal), token.as_deref()).await?;
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    let reply = send("POST", &url, Some(&body), Some(&signal), token.as_deref()).await?;
     if reply.status != 200 {
         return Err(reply.into_error());
     }

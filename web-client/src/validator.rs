@@ -10,9 +10,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::abort::Listener;
-use crate::convert::{error, get, get_u64, json_string, message_of, object, stringify};
+use registry_core::stream::wire::Ask;
+
+use crate::convert::{error, message_of, object, raw_js};
 use crate::shared::{Mode, Shared, SharedRef};
-use crate::ws::{self, with_ref};
+use crate::ws::{self, ClientMsg};
 
 #[wasm_bindgen(inline_js = "export function quiet(p) { p.catch(() => {}); return p; }")]
 extern "C" {
@@ -49,13 +51,11 @@ impl ValidatorState {
 
     /// The `validate` message, with the validator id as `ref`.
     fn message(&self) -> String {
-        let criteria = self.criteria.iter().map(|c| json_string(c));
-        let id = json_string(&self.id);
-        let text = format!(
-            "{{\"type\":\"validate\",\"validator\":{id},\"where\":[{}]}}",
-            criteria.collect::<Vec<_>>().join(",")
-        );
-        with_ref(&text, &id)
+        let msg = ClientMsg::Validate {
+            validator: self.id.clone(),
+            criteria: self.criteria.clone(),
+        };
+        ws::with_id(&msg, &self.id)
     }
 }
 
@@ -129,7 +129,7 @@ pub fn validate(
         (state, text)
     };
     if let Some(text) = text {
-        ws::send(shared, &text);
+        ws::send_text(shared, &text);
     }
     ws::ensure(shared);
     if let Some(signal) = signal {
@@ -152,8 +152,8 @@ pub fn close_validator(shared: &SharedRef, id: &str) {
     let Some(state) = shared.borrow_mut().validators.remove(id) else {
         return;
     };
-    let msg = object(&[("type", "unvalidate".into()), ("validator", id.into())]);
-    ws::send(shared, &stringify(&msg).unwrap_or_default());
+    let validator = id.to_string();
+    ws::send(shared, &ClientMsg::Unvalidate { validator });
     let listener = state.abort.borrow_mut().take();
     drop(listener);
     state.settle(Err(error("validator closed")));
@@ -201,20 +201,18 @@ async fn decide(callback: Function, arg: JsValue) -> Result<(), Option<String>> 
 }
 
 /// A `validate` message: a transaction waits for this validator's decision.
-pub fn on_validate(shared: &SharedRef, msg: &JsValue) {
-    let (Some(id), Some(tx)) = (get(msg, "validator").as_string(), get_u64(msg, "tx")) else {
-        return;
-    };
+pub fn on_validate(shared: &SharedRef, msg: &Ask) {
+    let (id, tx) = (msg.validator.to_string(), msg.tx);
     let callback = shared
         .borrow()
         .validators
         .get(&id)
         .map(|v| v.callback.clone());
     let arg: JsValue = object(&[
-        ("tx", get(msg, "tx")),
+        ("tx", JsValue::from_f64(tx as f64)),
         ("validator", id.as_str().into()),
-        ("ops", get(msg, "ops")),
-        ("deadline", get(msg, "deadline")),
+        ("ops", raw_js(msg.ops)),
+        ("deadline", JsValue::from_f64(msg.deadline as f64)),
     ])
     .into();
     let shared = shared.clone();
@@ -224,15 +222,12 @@ pub fn on_validate(shared: &SharedRef, msg: &JsValue) {
             Some(callback) => decide(callback, arg).await,
             None => Ok(()),
         };
-        let reason = match &decision {
-            Err(Some(r)) => format!(",\"reason\":{}", json_string(r)),
-            _ => String::new(),
+        let msg = ClientMsg::Decide {
+            tx,
+            validator: id,
+            accept: decision.is_ok(),
+            reason: decision.err().flatten(),
         };
-        let text = format!(
-            "{{\"type\":\"decide\",\"tx\":{tx},\"validator\":{},\"accept\":{}{reason}}}",
-            json_string(&id),
-            decision.is_ok()
-        );
-        ws::send(&shared, &text);
+        ws::send(&shared, &msg);
     });
 }

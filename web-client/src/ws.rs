@@ -10,27 +10,40 @@ use std::collections::HashMap;
 
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
+use registry_core::client::Backoff;
+use registry_core::stream::wire::{Outbound, Ref, ServerMsg};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
-use crate::convert::{error, get, parse, registry_error};
+use crate::convert::{error, parse, raw_js, registry_error};
 use crate::shared::{Mode, Preference, Shared, SharedRef};
 use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
 
-/// First reconnect delay and its ceiling (ms).
-const BACKOFF_MIN: u32 = 100;
-const BACKOFF_MAX: u32 = 5_000;
+/// A client message (payloads as JSON text).
+pub type ClientMsg = registry_core::stream::wire::ClientMsg<Box<serde_json::value::RawValue>>;
+
+/// An `ok` reply as a caller receives it.
+pub struct Ack {
+    /// The request id it carries (a `request` or `verdict` reply).
+    pub request: Option<u64>,
+    /// The whole reply as JS.
+    pub doc: JsValue,
+}
+
+/// A reply as a caller receives it: what the message produced, or the registry's error.
+pub type Replied = Result<Ack, JsValue>;
 
 /// Where a reply (`ok`/`error` with a `ref`) goes.
 pub enum ReplyTo {
     /// A caller awaiting the reply.
-    Call(oneshot::Sender<Result<JsValue, JsValue>>),
+    Call(oneshot::Sender<Replied>),
     /// A `request` message: an `ok` also opens the slot its `outcome` will fill.
-    Request(oneshot::Sender<Result<JsValue, JsValue>>),
+    Request(oneshot::Sender<Replied>),
 }
 
 /// The socket's state.
+#[derive(Default)]
 pub struct WsState {
     /// The current socket (open or opening).
     pub socket: Option<WebSocket>,
@@ -40,8 +53,8 @@ pub struct WsState {
     pub started: bool,
     /// The current socket is open.
     pub open: bool,
-    /// The next reconnect delay (ms).
-    pub backoff: u32,
+    /// The reconnect policy.
+    pub backoff: Backoff,
     /// The last `ref` used.
     pub next_ref: u64,
     /// Replies awaited, by numeric `ref` (dropped when the socket closes). Watches and
@@ -52,22 +65,6 @@ pub struct WsState {
     pub ready: Vec<oneshot::Sender<()>>,
     /// Outcomes of this socket's change requests, by request id (dropped when it closes).
     pub outcomes: HashMap<u64, requests::Slot>,
-}
-
-impl Default for WsState {
-    fn default() -> Self {
-        WsState {
-            socket: None,
-            generation: 0,
-            started: false,
-            open: false,
-            backoff: BACKOFF_MIN,
-            next_ref: 0,
-            calls: HashMap::new(),
-            ready: Vec::new(),
-            outcomes: HashMap::new(),
-        }
-    }
 }
 
 /// Why a call got no reply.
@@ -162,7 +159,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
             return;
         }
         s.ws.open = true;
-        s.ws.backoff = BACKOFF_MIN;
+        s.ws.backoff.opened();
         s.mode = Mode::WebSocket;
         let mut messages = ws_watch::resume_messages(&s);
         messages.extend(crate::provider::resume_message(&s));
@@ -196,8 +193,7 @@ fn on_closed(shared: &SharedRef, generation: u32) {
         let outcomes = std::mem::take(&mut s.ws.outcomes);
         // No socket has opened yet (the mode becomes `WebSocket` when one does).
         let fallback = s.mode != Mode::WebSocket && s.preference == Preference::Auto;
-        let delay = s.ws.backoff;
-        s.ws.backoff = (s.ws.backoff * 2).min(BACKOFF_MAX);
+        let delay = s.ws.backoff.failed();
         (socket, calls, outcomes, fallback, delay, s.ws.generation)
     };
     if let Some(socket) = socket {
@@ -309,29 +305,41 @@ fn open_socket(s: &Shared) -> Option<WebSocket> {
     s.ws.socket.clone().filter(|_| s.ws.open)
 }
 
-/// Sends a message (JSON text) without awaiting a reply; false when no socket is open.
-pub fn send(shared: &SharedRef, text: &str) -> bool {
+/// Sends a message without awaiting a reply; false when no socket is open.
+pub fn send(shared: &SharedRef, msg: &ClientMsg) -> bool {
+    send_text(shared, &msg.to_text())
+}
+
+/// Sends a message already encoded (a resumed subscription); false when no socket is open.
+pub fn send_text(shared: &SharedRef, text: &str) -> bool {
     let socket = open_socket(&shared.borrow());
     socket.is_some_and(|socket| socket.send_with_str(text).is_ok())
 }
 
-/// Puts `"ref": <r>` (`r` is JSON: a number or a string literal) first in a message's JSON
-/// text (`{...}`).
-pub fn with_ref(text: &str, r: &str) -> String {
-    format!("{{\"ref\":{r},{}", &text[1..])
+/// The text of a message whose reply is routed by a string `ref` (a watch or validator id).
+pub fn with_id(msg: &ClientMsg, id: &str) -> String {
+    Outbound {
+        reference: Ref::Id(id),
+        msg,
+    }
+    .to_text()
 }
 
 /// Registers a reply handler and returns the message text carrying its `ref`.
-fn expect_reply(s: &mut Shared, text: &str, to: ReplyTo) -> String {
+fn expect_reply(s: &mut Shared, msg: &ClientMsg, to: ReplyTo) -> String {
     s.ws.next_ref += 1;
     let r = s.ws.next_ref;
     s.ws.calls.insert(r, to);
-    with_ref(text, &r.to_string())
+    Outbound {
+        reference: Ref::Number(r),
+        msg,
+    }
+    .to_text()
 }
 
-/// Sends a message (JSON text) and awaits its `ok` reply (resolved with the reply) or `error`.
+/// Sends a message and awaits its `ok` reply (resolved with what it produced) or `error`.
 /// `request`: the message is a change request (its `outcome` is then awaited separately).
-pub async fn call(shared: &SharedRef, text: &str, request: bool) -> Result<JsValue, CallError> {
+pub async fn call(shared: &SharedRef, msg: &ClientMsg, request: bool) -> Result<Ack, CallError> {
     let (tx, rx) = oneshot::channel();
     let (socket, text) = {
         let mut s = shared.borrow_mut();
@@ -343,7 +351,7 @@ pub async fn call(shared: &SharedRef, text: &str, request: bool) -> Result<JsVal
         } else {
             ReplyTo::Call(tx)
         };
-        (socket, expect_reply(&mut s, text, to))
+        (socket, expect_reply(&mut s, msg, to))
     };
     if socket.send_with_str(&text).is_err() {
         return Err(CallError::Lost);
@@ -359,45 +367,53 @@ fn on_message(shared: &SharedRef, generation: u32, text: &str) {
     if shared.borrow().ws.generation != generation {
         return;
     }
-    let Ok(msg) = parse(text) else { return };
-    match get(&msg, "type").as_string().as_deref() {
-        Some("ok") => on_reply(shared, &msg, true),
-        Some("error") => on_reply(shared, &msg, false),
-        Some("snapshot") | Some("change") | Some("synced") => ws_watch::on_message(shared, &msg),
-        Some("request") => requests::on_request(shared, &msg),
-        Some("outcome") => requests::on_outcome(shared, &msg),
-        Some("validate") => validator::on_validate(shared, &msg),
-        _ => {}
+    let Ok(Some(msg)) = ServerMsg::decode(text) else {
+        return;
+    };
+    match msg {
+        ServerMsg::Ok(reply) => {
+            let ack = Ack {
+                request: reply.request,
+                doc: parse(text).unwrap_or(JsValue::UNDEFINED),
+            };
+            on_reply(shared, Ref::of(reply.reference), Ok(ack));
+        }
+        ServerMsg::Error(refusal) => {
+            let err = raw_js(refusal.error);
+            let e = registry_error(&err, "registry refused");
+            on_reply(shared, Ref::of(refusal.reference), Err(e));
+        }
+        ServerMsg::Snapshot(_) | ServerMsg::Change(_) | ServerMsg::Synced(_) => {
+            ws_watch::on_message(shared, &msg)
+        }
+        ServerMsg::Request(m) => requests::on_request(shared, &m),
+        ServerMsg::Outcome(m) => requests::on_outcome(shared, m.request, text),
+        ServerMsg::Validate(m) => validator::on_validate(shared, &m),
+        ServerMsg::Pong => {}
     }
 }
 
-fn on_reply(shared: &SharedRef, msg: &JsValue, ok: bool) {
-    let reference = get(msg, "ref");
-    let result = if ok {
-        Ok(msg.clone())
-    } else {
-        Err(registry_error(&get(msg, "error"), "registry refused"))
-    };
+fn on_reply(shared: &SharedRef, reference: Option<Ref>, result: Replied) {
     // Watch and validator ids (`w…`, `v…`) are their messages' refs.
-    if let Some(id) = reference.as_string() {
+    if let Some(Ref::Id(id)) = reference {
         match (id.starts_with('w'), result) {
-            (true, Err(e)) => ws_watch::on_error(shared, &id, e),
+            (true, Err(e)) => ws_watch::on_error(shared, id, e),
             (true, Ok(_)) => {}
-            (false, result) => validator::on_reply(shared, &id, result),
+            (false, result) => validator::on_reply(shared, id, result.map(|_| JsValue::UNDEFINED)),
         }
         return;
     }
-    let Some(r) = reference.as_f64() else {
+    let Some(Ref::Number(r)) = reference else {
         return;
     };
-    let to = shared.borrow_mut().ws.calls.remove(&(r as u64));
+    let to = shared.borrow_mut().ws.calls.remove(&r);
     match to {
         Some(ReplyTo::Call(tx)) => {
             let _ = tx.send(result);
         }
         Some(ReplyTo::Request(tx)) => {
-            if let Some(id) = get(msg, "request").as_f64().filter(|_| ok) {
-                requests::open_slot(&mut shared.borrow_mut(), id as u64);
+            if let Some(id) = result.as_ref().ok().and_then(|a| a.request) {
+                requests::open_slot(&mut shared.borrow_mut(), id);
             }
             let _ = tx.send(result);
         }

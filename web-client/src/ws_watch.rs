@@ -14,16 +14,18 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Object, JSON};
+use registry_core::client::{watch_of, Admit, Cursor};
+use registry_core::stream::wire::ServerMsg;
 use wasm_bindgen::prelude::*;
 
 use crate::consumer_poll;
-use crate::convert::{get, get_u64, json_string, keys, object, parse, stringify};
+use crate::convert::{get, json_string, keys, object, parse, raw_js};
 use crate::query_poll;
 use crate::register_stream::name_deliveries;
 use crate::registry_stream::snapshot;
 use crate::shared::{Mode, Shared, SharedRef};
 use crate::stream::{self, fan_out, push, Stream};
-use crate::ws::{self, with_ref};
+use crate::ws::{self, ClientMsg};
 
 /// What a watch feeds.
 pub enum Target {
@@ -42,7 +44,7 @@ pub struct Watch {
     /// `where` criteria (none for a name watch).
     pub criteria: Vec<String>,
     /// The version of the last `snapshot`/`change`/`synced` processed.
-    pub version: Option<u64>,
+    pub cursor: Cursor,
     /// Query watches: the matching entries by id, as last received (handed to the stream).
     pub entries: BTreeMap<String, JsValue>,
     /// Name and `consumeAll()` watches: each matching register (`{metadata?, value}`) by id,
@@ -62,24 +64,11 @@ impl Watch {
 
     /// The `watch` message, with the watch id as `ref`.
     fn message(&self, id: &str) -> String {
-        let msg = object(&[("type", "watch".into()), ("watch", id.into())]);
-        let list = |items: &[String]| -> JsValue {
-            items
-                .iter()
-                .map(|c| JsValue::from_str(c))
-                .collect::<Array>()
-                .into()
+        let (names, criteria) = match &self.target {
+            Target::Name(name) => (Some(vec![name.clone()]), None),
+            _ => (None, Some(self.criteria.clone())),
         };
-        match &self.target {
-            Target::Name(name) => {
-                crate::convert::set(&msg, "names", &list(std::slice::from_ref(name)))
-            }
-            _ => crate::convert::set(&msg, "where", &list(&self.criteria)),
-        }
-        if let Some(v) = self.version {
-            crate::convert::set(&msg, "since", &JsValue::from_f64(v as f64));
-        }
-        with_ref(&stringify(&msg).unwrap_or_default(), &json_string(id))
+        ws::with_id(&self.cursor.watch_message(id, names, criteria), id)
     }
 
     /// Takes in an entry as it arrived in a message (`null`: gone); returns whether what the
@@ -132,7 +121,7 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
         let watch = Watch {
             target,
             criteria,
-            version: None,
+            cursor: Cursor::default(),
             entries: BTreeMap::new(),
             registers: BTreeMap::new(),
         };
@@ -148,7 +137,7 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
         (id, text)
     };
     if let Some(text) = text {
-        ws::send(shared, &text);
+        ws::send_text(shared, &text);
     }
     ws::ensure(shared);
     id
@@ -157,8 +146,8 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
 /// Forgets a watch and tells the registry (if the socket is open).
 fn remove(shared: &SharedRef, id: &str) {
     if shared.borrow_mut().watches.remove(id).is_some() {
-        let msg = object(&[("type", "unwatch".into()), ("watch", id.into())]);
-        ws::send(shared, &stringify(&msg).unwrap_or_default());
+        let watch = id.to_string();
+        ws::send(shared, &ClientMsg::Unwatch { watch });
     }
 }
 
@@ -217,7 +206,7 @@ pub fn all_added(shared: &SharedRef, stream: &Stream) {
         s.all_watch
             .as_ref()
             .and_then(|id| s.watches.get(id))
-            .map(|w| w.version.map(|v| w.all_item(v)))
+            .map(|w| w.cursor.version().map(|v| w.all_item(v)))
     };
     match current {
         None => {
@@ -291,51 +280,46 @@ fn register_of(entry: &JsValue) -> Option<JsValue> {
 }
 
 /// `snapshot`, `change` and `synced` messages.
-pub fn on_message(shared: &SharedRef, msg: &JsValue) {
-    let (Some(id), Some(version)) = (get(msg, "watch").as_string(), get_u64(msg, "version")) else {
+pub fn on_message(shared: &SharedRef, msg: &ServerMsg) {
+    let Some(id) = watch_of(msg) else {
         return;
     };
-    let kind = get(msg, "type").as_string().unwrap_or_default();
     let deliveries = {
         let mut s = shared.borrow_mut();
-        let Some(w) = s.watches.get_mut(&id) else {
+        let Some(w) = s.watches.get_mut(id) else {
             return;
         };
-        let (changed, ops) = match kind.as_str() {
-            "snapshot" => {
-                // The first snapshot (or the one after a reset) is news whatever it holds.
-                let mut changed = w.version.is_none();
+        // The first snapshot (or the one after a reset) is news whatever it holds.
+        let fresh = w.cursor.is_fresh();
+        if w.cursor.admit(msg) != Admit::Process {
+            return; // `synced`, or a change already processed (a resumed backlog overlaps)
+        }
+        let (version, changed, ops) = match msg {
+            ServerMsg::Snapshot(m) => {
                 let before = std::mem::take(&mut w.registers);
                 w.entries.clear();
                 // Taken one by one: collecting into a map would pull a sort into the wasm.
-                for e in Array::from(&get(msg, "entries")).iter() {
+                let entries = raw_js(m.entries);
+                for e in Array::from(&entries).iter() {
                     if let Some(id) = get(&e, "id").as_string() {
                         w.keep(id, e);
                     }
                 }
-                changed |= w.registers != before;
-                (changed, None)
+                (m.version, fresh || w.registers != before, None)
             }
-            "change" => {
-                if w.version.is_some_and(|last| version <= last) {
-                    return; // already processed (a resumed backlog overlaps)
-                }
-                let ops = get(msg, "ops");
+            ServerMsg::Change(m) => {
+                let ops = raw_js(m.ops);
                 let mut changed = false;
                 for op in Array::from(&ops).iter() {
                     if let Some(eid) = get(&op, "id").as_string() {
                         changed |= w.keep(eid, get(&op, "entry"));
                     }
                 }
-                (changed, Some(ops))
+                (m.version, changed, Some(ops))
             }
-            _ => {
-                w.version = Some(w.version.map_or(version, |v| v.max(version)));
-                return;
-            }
+            _ => return,
         };
-        w.version = Some(version);
-        deliveries(&mut s, &id, version, changed, ops)
+        deliveries(&mut s, id, version, changed, ops)
     };
     for (stream, item) in deliveries {
         push(&stream, item);
@@ -388,10 +372,10 @@ pub fn on_error(shared: &SharedRef, id: &str, err: JsValue) {
             let Some(w) = s.watches.get_mut(id) else {
                 return;
             };
-            w.version = None;
+            w.cursor.reset();
             w.message(id)
         };
-        ws::send(shared, &text);
+        ws::send_text(shared, &text);
         return;
     }
     let streams: Vec<Stream> = {

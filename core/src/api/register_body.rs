@@ -118,6 +118,18 @@ pub fn decode_provider_put(body: &[u8]) -> Result<Vec<ProviderItem>, ApiError> {
         .collect())
 }
 
+/// The `PUT /provider` body of a `registers` object (a stream `provide`), decoded by the
+/// same rules as the HTTP body.
+pub fn provider_body<V: serde::Serialize>(
+    registers: &std::collections::BTreeMap<String, V>,
+) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Body<'a, V> {
+        registers: &'a std::collections::BTreeMap<String, V>,
+    }
+    serde_json::to_vec(&Body { registers }).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

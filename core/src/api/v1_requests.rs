@@ -2,8 +2,7 @@
 //! the opening of an SSE watch (`GET /v1/watch`). See `docs/protocol.md`.
 
 use crate::auth::{Action, Principal};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::http::HttpResponse;
@@ -21,30 +20,12 @@ use crate::stream::ConnId;
 use crate::waiters::WaitKind;
 use crate::write::{Intent, Respond, Write};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewRequest {
-    name: String,
-    value: Value,
-}
+use crate::stream::wire::{RequestBody as NewRequest, VerdictBody};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerdictBody {
-    accept: bool,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    apply: bool,
-}
-
-/// The JSON of a request record.
+/// The JSON of a request record (the shape of a stream `verdict`'s answer too).
 pub fn record_json(r: &RequestRecord) -> Value {
-    let mut v = json!({"request": r.id, "name": r.name, "value": r.value, "status": r.status});
-    if let Some(reason) = &r.reason {
-        v["reason"] = json!(reason);
-    }
-    v
+    let value = crate::stream::wire::raw(&r.value);
+    serde_json::to_value(crate::stream::wire::Reply::record(r, &value)).unwrap_or(Value::Null)
 }
 
 fn parse_id(text: &str) -> Result<u64, ApiError> {

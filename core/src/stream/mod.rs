@@ -9,6 +9,7 @@
 
 pub mod message;
 pub mod watch;
+pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -114,18 +115,12 @@ pub struct Sessions {
 
 impl Sessions {
     /// Queues a message.
-    pub fn send(
-        &mut self,
-        conn: ConnId,
-        event: &'static str,
-        version: Option<u64>,
-        msg: &serde_json::Value,
-    ) {
+    pub fn send(&mut self, conn: ConnId, msg: &wire::ServerMsg<'_>) {
         self.out.push(Outgoing {
             conn,
-            event,
-            version,
-            text: msg.to_string(),
+            event: msg.event(),
+            version: msg.version(),
+            text: msg.to_text(),
         });
     }
 

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::history::{Op, OpKind};
 use crate::query::eval::Compiled;
@@ -43,12 +42,12 @@ impl Watch {
     /// The operations of a changeset this watch sees, as wire items `{op, id, entry}`;
     /// `silent(kind)` says which kinds are not propagated, `visible(id)` which ids its
     /// subscriber may read.
-    pub fn items(
+    pub fn items<'a>(
         &self,
-        ops: &[Op],
+        ops: &'a [Op],
         silent: &dyn Fn(&str) -> bool,
         visible: &dyn Fn(&str) -> bool,
-    ) -> Vec<Value> {
+    ) -> Vec<super::wire::WireOp<'a>> {
         let mut out = Vec::new();
         for op in ops {
             if !visible(&op.id) {
@@ -72,7 +71,12 @@ impl Watch {
             if after.is_none() && !before {
                 continue;
             }
-            out.push(json!({"op": op_name(op.op), "id": op.id, "entry": after}));
+            out.push(super::wire::WireOp {
+                op: op_name(op.op),
+                id: &op.id,
+                entry: after,
+                before: None,
+            });
         }
         out
     }
