@@ -25,10 +25,14 @@ export function freePort() {
 export class Worker {
   /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`;
    *  `readyStatuses`: statuses of an anonymous `GET /v1/health` that mean it runs (401 when
-   *  REGISTRY_TOKENS is set, 500 when it is malformed). */
-  constructor({ vars = {}, readyStatuses = [200] } = {}) {
+   *  REGISTRY_TOKENS is set, 500 when it is malformed); `config`: another wrangler.toml
+   *  (relative to the repository root), e.g. the benchmarks' baseline worker. */
+  constructor({ vars = {}, readyStatuses = [200], config = null } = {}) {
     this.vars = vars;
     this.readyStatuses = readyStatuses;
+    this.config = config;
+    /** The port of the runtime's inspector (Chrome DevTools protocol), once started. */
+    this.inspectorPort = null;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
     this.port = null;
@@ -41,6 +45,7 @@ export class Worker {
 
   async start() {
     this.port = this.port ?? (await freePort());
+    this.inspectorPort = await freePort();
     const env = {
       ...process.env,
       SKIP_BUILD: "1",
@@ -52,8 +57,9 @@ export class Worker {
     const args = [
       `${ROOT}/node_modules/wrangler/bin/wrangler.js`, "dev",
       "--ip", "127.0.0.1", "--port", String(this.port),
-      "--inspector-port", String(await freePort()),
+      "--inspector-port", String(this.inspectorPort),
       "--persist-to", this.persist, "--log-level", "warn",
+      ...(this.config ? ["--config", this.config] : []),
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.
