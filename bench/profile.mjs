@@ -8,10 +8,13 @@
 //   --workload sse   the same with SSE streams
 //   --workload put   REQUESTS sequential `PUT /provider`
 //   --workload get   REQUESTS sequential `GET /consumer`
+//   --workload cold  the first request to registry `cold` (`GET /r/cold/consumer?name=r:1`) of a
+//                    worker started on a copy of --cold-from DIR (a folder kept by
+//                    `bench/floor.mjs --fill-cold DIR`)
 // Usage: node bench/profile.mjs [--workload ws] [--watchers N] [--writes N] [--requests N]
 //          [--baseline] [--top N] [--out file]   (after scripts/build.sh)
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "../tests/e2e/worker.mjs";
@@ -126,10 +129,12 @@ function selfTimes(profile) {
   return [...byFn].sort((a, b) => b[1] - a[1]);
 }
 
-const worker = await new Worker(BASELINE ? { config: "bench/baseline/wrangler.toml" } : {}).start();
+const worker = new Worker(BASELINE ? { config: "bench/baseline/wrangler.toml" } : {});
+if (arg("cold-from")) cpSync(arg("cold-from"), worker.persist, { recursive: true });
+await worker.start();
 try {
   const base = `${await runtimeOrigin(worker)}/r/bench`;
-  for (let i = 0; i < 50; i++) await (await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i}":{"value":0,"ttl":"1h"}}}` })).arrayBuffer();
+  if (WORKLOAD !== "cold") for (let i = 0; i < 50; i++) await (await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i}":{"value":0,"ttl":"1h"}}}` })).arrayBuffer();
   let watchers = [];
   let arrivals;
   if (WORKLOAD === "ws" || WORKLOAD === "sse") {
@@ -145,7 +150,10 @@ try {
   await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
   await devtools.send("Profiler.start");
   const t0 = performance.now();
-  if (arrivals) {
+  if (WORKLOAD === "cold") {
+    const r = await fetch(`${base.replace(/\/r\/bench$/, "/r/cold")}/consumer?name=r:1`);
+    await r.arrayBuffer();
+  } else if (arrivals) {
     for (let i = 0; i < WRITES; i++) {
       const r = await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"bench:x":{"value":${i},"ttl":"1h"}}}` });
       await r.arrayBuffer();
@@ -167,7 +175,7 @@ try {
   const times = selfTimes(profile);
   const total = times.reduce((s, [, ms]) => s + ms, 0);
   const idle = times.filter(([k]) => /^\((idle|program|garbage collector)\)/.test(k)).reduce((s, [, ms]) => s + ms, 0);
-  const ops = arrivals ? WRITES : REQUESTS;
+  const ops = WORKLOAD === "cold" ? 1 : arrivals ? WRITES : REQUESTS;
   console.log(`profile of ${BASELINE ? "the baseline" : "ours"}, workload ${WORKLOAD} (${arrivals ? `${watchers.length} watchers, ${WRITES} writes` : `${REQUESTS} requests`}), inspector targets: ${devtools.targets.join(", ")}`);
   console.log(`wall ${wall.toFixed(0)} ms; sampled ${total.toFixed(0)} ms, of which (idle)/(program)/(gc) ${idle.toFixed(0)} ms; busy ${((total - idle) / ops).toFixed(2)} ms per ${arrivals ? "write" : "request"}\n`);
   console.log("| self ms | % of busy | per op (ms) | function |");

@@ -33,7 +33,7 @@ use worker::{
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseStream, SSE_KEEP_ALIVE};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseStream};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -402,7 +402,7 @@ impl RegistryObject {
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
-    /// with a keep-alive comment every `SSE_KEEP_ALIVE` (which also finds a client gone).
+    /// with the outbox's shared keep-alive (which also finds a client gone).
     async fn open_event_stream(&self, req: &Request, http: &HttpRequest) -> Result<Response> {
         let last_event_id = req.headers().get("last-event-id")?;
         self.with_service(|_| ())?;
@@ -421,16 +421,7 @@ impl RegistryObject {
         self.carry_out(step.effects).await?;
         // The keep-alive also finds streams whose client left: their session is closed at the
         // next event.
-        let outbox = self.outbox.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            loop {
-                Delay::from(SSE_KEEP_ALIVE).await;
-                if !sse.write_bytes(b": keep-alive\n\n") {
-                    outbox.mark_gone(conn);
-                    break;
-                }
-            }
-        });
+        self.outbox.keep_alive(conn, sse);
         let version = self.with_service(|s| s.registry().head())?;
         let headers = worker::Headers::new();
         headers.set("content-type", "text/event-stream; charset=utf-8")?;

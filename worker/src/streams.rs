@@ -108,11 +108,6 @@ impl SseStream {
         true
     }
 
-    /// Writes `bytes` as one chunk; false once the stream is gone.
-    pub fn write_bytes(&self, bytes: &[u8]) -> bool {
-        self.write(&js_sys::Uint8Array::from(bytes).into())
-    }
-
     /// Ends the response (its session is over).
     pub fn end(&self) {
         self.gone.set(true);
@@ -141,6 +136,10 @@ pub struct Outbox {
     queue: Rc<RefCell<VecDeque<(ConnId, Conn, Outgoing)>>>,
     scheduled: Rc<Cell<bool>>,
     gone: Rc<RefCell<Vec<ConnId>>>,
+    /// The SSE streams the keep-alive visits.
+    sse: Rc<RefCell<HashMap<ConnId, SseStream>>>,
+    /// Whether the keep-alive task runs.
+    keep_alive: Rc<Cell<bool>>,
 }
 
 impl Outbox {
@@ -207,6 +206,39 @@ impl Outbox {
                 self.gone.borrow_mut().push(conn);
             }
         }
+    }
+
+    /// Gives an SSE stream a keep-alive comment every [`SSE_KEEP_ALIVE`]: one timer and one
+    /// chunk for every open stream (not a timer per stream); a stream whose write fails is
+    /// recorded gone. The task stops when no stream is left.
+    pub fn keep_alive(&self, conn: ConnId, sse: SseStream) {
+        self.sse.borrow_mut().insert(conn, sse);
+        if self.keep_alive.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let chunk: JsValue = js_sys::Uint8Array::from(&b": keep-alive\n\n"[..]).into();
+            loop {
+                worker::Delay::from(SSE_KEEP_ALIVE).await;
+                let streams: Vec<(ConnId, SseStream)> = me
+                    .sse
+                    .borrow()
+                    .iter()
+                    .map(|(c, s)| (*c, s.clone()))
+                    .collect();
+                for (conn, sse) in streams {
+                    if !sse.write(&chunk) {
+                        me.sse.borrow_mut().remove(&conn);
+                        me.mark_gone(conn);
+                    }
+                }
+                if me.sse.borrow().is_empty() {
+                    me.keep_alive.set(false);
+                    break;
+                }
+            }
+        });
     }
 
     /// Records a connection found gone outside the outbox (an SSE keep-alive that failed, an
