@@ -29,6 +29,9 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, http } from "../tests/e2e/worker.mjs";
 import { descendants, listeningPorts } from "../tests/e2e/runtime.mjs";
+import { Arrivals, closeAll, openMany as openManyWith, openSse, openWs } from "./watchers.mjs";
+
+const openMany = (kind, count, open) => openManyWith(kind, count, open, { batch: BATCH, problem });
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,7 +43,6 @@ const BATCH = arg("batch", 50); // sockets opened concurrently
 const DIRECT = process.argv.includes("--direct");
 const PROBE_TIMEOUT_MS = 3_000; // per candidate port and check (--direct)
 const WRITE_TIMEOUT_MS = 10_000; // per write, for every watcher to receive it
-const OPEN_TIMEOUT_MS = 20_000; // per socket, from connect to `synced`
 const SETTLE_MS = 5_000;
 const DEADLINE_MS = 285_000; // the whole run
 
@@ -141,143 +143,6 @@ async function findDirect(worker, reg) {
   const chosen = candidates.find((c) => c.health.ok && c.ws?.ok);
   if (chosen) return { mode: "direct", pid: chosen.pid, port: chosen.port, origin: `http://127.0.0.1:${chosen.port}`, candidates };
   throw new Error(`--direct: no port of the runtime workerd (pids ${runtimes.map((p) => p.pid).join(", ") || "none found"}) answers /r/${reg}/v1/health with 200 and /r/${reg}/v1/ws with synced: ${JSON.stringify(candidates)}`);
-}
-
-// ---- watchers ----
-
-/** Arrivals of `change` messages: version -> [arrival times]; one waiter for one version. */
-class Arrivals {
-  constructor(expected) {
-    this.expected = expected;
-    this.byVersion = new Map();
-    this.waiter = null;
-  }
-  record(w, version, t) {
-    const n = (w.seen.get(version) ?? 0) + 1;
-    w.seen.set(version, n);
-    let a = this.byVersion.get(version);
-    if (!a) this.byVersion.set(version, (a = []));
-    a.push(t);
-    if (this.waiter && this.waiter.version === version && a.length >= this.expected) this.waiter.done();
-  }
-  /** Resolves when `expected` arrivals of `version` are in, or after `ms` (then incomplete). */
-  wait(version, ms) {
-    if ((this.byVersion.get(version)?.length ?? 0) >= this.expected) return Promise.resolve();
-    return new Promise((ok) => {
-      const timer = setTimeout(() => { this.waiter = null; ok(); }, ms);
-      this.waiter = { version, done: () => { clearTimeout(timer); this.waiter = null; ok(); } };
-    });
-  }
-}
-
-/** Opens one WebSocket, watches `name`, resolves once `synced` arrived. */
-function openWs(base, name, arrivals) {
-  return new Promise((ok, fail) => {
-    const w = { seen: new Map(), other: [], closed: null, error: false, synced: false };
-    const ws = new WebSocket(base.replace(/^http/, "ws") + "/v1/ws");
-    w.close = () => ws.close();
-    w.closedP = new Promise((r) => (w.onClosed = r));
-    const timer = setTimeout(() => {
-      ws.close();
-      fail(new Error(`no synced within ${OPEN_TIMEOUT_MS} ms`));
-    }, OPEN_TIMEOUT_MS);
-    ws.onopen = () => ws.send(JSON.stringify({ type: "watch", watch: "w", names: [name] }));
-    ws.onmessage = (e) => {
-      const t = performance.now();
-      const m = JSON.parse(e.data);
-      if (m.type === "change") arrivals.record(w, m.version, t);
-      else if (m.type === "synced") {
-        w.synced = true;
-        clearTimeout(timer);
-        ok(w);
-      } else if (m.type !== "snapshot") w.other.push(m);
-    };
-    ws.onerror = () => (w.error = true);
-    ws.onclose = (e) => {
-      w.closed = { code: e.code, reason: e.reason };
-      w.onClosed();
-      if (!w.synced) {
-        clearTimeout(timer);
-        fail(new Error(`closed before synced: code ${e.code} ${e.reason}`));
-      }
-    };
-  });
-}
-
-/** Opens one SSE watch of `name`, parses the stream incrementally, resolves on `synced`. */
-function openSse(base, name, arrivals) {
-  return new Promise((ok, fail) => {
-    const w = { seen: new Map(), other: [], closed: null, error: false, synced: false };
-    const controller = new AbortController();
-    w.close = () => controller.abort();
-    let closedOk;
-    w.closedP = new Promise((r) => (closedOk = r));
-    const timer = setTimeout(() => {
-      controller.abort();
-      fail(new Error(`no synced within ${OPEN_TIMEOUT_MS} ms`));
-    }, OPEN_TIMEOUT_MS);
-    (async () => {
-      try {
-        const r = await fetch(`${base}/v1/watch?name=${encodeURIComponent(name)}`, { signal: controller.signal });
-        if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`);
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          const t = performance.now();
-          buf += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buf.indexOf("\n\n")) >= 0) {
-            const frame = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            const data = frame.split("\n").find((l) => l.startsWith("data: "));
-            if (!data) continue; // keep-alive comment
-            const m = JSON.parse(data.slice(6));
-            if (m.type === "change") arrivals.record(w, m.version, t);
-            else if (m.type === "synced") {
-              w.synced = true;
-              clearTimeout(timer);
-              ok(w);
-            } else if (m.type !== "snapshot") w.other.push(m);
-          }
-        }
-        w.closed = { reason: "stream ended by the server" };
-      } catch (e) {
-        w.closed = { reason: controller.signal.aborted ? "aborted by the client" : String(e) };
-        if (!controller.signal.aborted) w.error = true;
-      }
-      closedOk();
-      if (!w.synced) {
-        clearTimeout(timer);
-        fail(new Error(`closed before synced: ${w.closed.reason}`));
-      }
-    })();
-  });
-}
-
-/** Opens `count` watchers, `BATCH` at a time; failures are reported, not retried. */
-async function openMany(kind, count, open) {
-  const t = performance.now();
-  const watchers = [];
-  const failures = new Map(); // message -> count
-  for (let i = 0; i < count; i += BATCH) {
-    const batch = await Promise.allSettled(Array.from({ length: Math.min(BATCH, count - i) }, open));
-    for (const r of batch) {
-      if (r.status === "fulfilled") watchers.push(r.value);
-      else failures.set(r.reason.message, (failures.get(r.reason.message) ?? 0) + 1);
-    }
-  }
-  const seconds = (performance.now() - t) / 1000;
-  for (const [msg, n] of failures) problem(`${kind}: ${n} of ${count} watchers failed to open: ${msg}`);
-  return { watchers, open_s: f2(seconds), opened: watchers.length, failed: count - watchers.length };
-}
-
-/** Closes every watcher and waits (bounded) for the closes to complete. */
-async function closeAll(watchers) {
-  for (const w of watchers) w.close();
-  await Promise.race([Promise.all(watchers.map((w) => w.closedP)), sleep(10_000)]);
 }
 
 /** WRITES sequential writes of `name`, each awaited until every watcher has it. */

@@ -26,12 +26,16 @@ export class Worker {
   /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`; `cwd`: the
    *  folder of the wrangler.toml to run (default: the registry's, already built); `health`: the
    *  path polled until the worker is up; `readyStatuses`: its statuses that mean it runs (401
-   *  when REGISTRY_TOKENS is set, 500 when it is malformed). */
-  constructor({ vars = {}, cwd = ROOT, health = "/v1/health", readyStatuses = [200] } = {}) {
+   *  when REGISTRY_TOKENS is set, 500 when it is malformed); `config`: another wrangler.toml
+   *  (relative to the repository root), e.g. the benchmarks' baseline worker. */
+  constructor({ vars = {}, cwd = ROOT, health = "/v1/health", readyStatuses = [200], config = null } = {}) {
     this.vars = vars;
     this.cwd = cwd;
     this.health = health;
     this.readyStatuses = readyStatuses;
+    this.config = config;
+    /** The port of the runtime's inspector (Chrome DevTools protocol), once started. */
+    this.inspectorPort = null;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
     this.port = null;
@@ -61,6 +65,7 @@ export class Worker {
 
   async startOnce() {
     this.port = this.port ?? (await freePort());
+    this.inspectorPort = await freePort();
     const env = {
       ...process.env,
       SKIP_BUILD: "1",
@@ -72,8 +77,9 @@ export class Worker {
     const args = [
       `${ROOT}/node_modules/wrangler/bin/wrangler.js`, "dev",
       "--ip", "127.0.0.1", "--port", String(this.port),
-      "--inspector-port", String(await freePort()),
+      "--inspector-port", String(this.inspectorPort),
       "--persist-to", this.persist, "--log-level", "warn",
+      ...(this.config ? ["--config", this.config] : []),
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.

@@ -27,13 +27,13 @@ use registry_core::{Effects, HttpRequest, HttpResponse, Limits, Reply, Service, 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use worker::{
-    durable_object, Date, Delay, Env, Request, Response, Result, ScheduledTime, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair,
+    durable_object, Date, Delay, Env, Request, Response, ResponseBody, Result, ScheduledTime,
+    State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::http::{from_request, to_response};
 use crate::sql_store::SqlStore;
-use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseBody, SSE_KEEP_ALIVE};
+use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseStream};
 
 /// One registry (one object per registry name).
 #[durable_object]
@@ -124,8 +124,12 @@ impl RegistryObject {
         let mut pending = vec![effects];
         while let Some(e) = pending.pop() {
             for c in &e.close {
-                if let Some(Conn::Ws(ws)) = self.conns.borrow_mut().remove(c) {
-                    let _ = ws.close(Some(1011), Some("session lost: reconnect and resume"));
+                match self.conns.borrow_mut().remove(c) {
+                    Some(Conn::Ws(ws)) => {
+                        let _ = ws.close(Some(1011), Some("session lost: reconnect and resume"));
+                    }
+                    Some(Conn::Sse(sse)) => sse.end(),
+                    None => {}
                 }
             }
             self.outbox.push(&self.conns.borrow(), e.send);
@@ -338,7 +342,13 @@ impl RegistryObject {
     fn restore_sockets(&self, svc: &mut Service<SqlStore>) -> Effects {
         let mut conns = self.conns.borrow_mut();
         // SSE sessions lived only in the discarded service: end their streams.
-        conns.retain(|_, c| matches!(c, Conn::Ws(_)));
+        conns.retain(|_, c| match c {
+            Conn::Ws(_) => true,
+            Conn::Sse(sse) => {
+                sse.end();
+                false
+            }
+        });
         let mut open = Vec::new();
         for ws in self.state.get_websockets() {
             if let Some(att) = read_attachment(&ws) {
@@ -392,13 +402,13 @@ impl RegistryObject {
     }
 
     /// `GET /v1/watch`: an SSE stream of one watch (snapshot or backlog, then live changes),
-    /// with a keep-alive comment every `SSE_KEEP_ALIVE` (which also finds a client gone).
+    /// with the outbox's shared keep-alive (which also finds a client gone).
     async fn open_event_stream(&self, req: &Request, http: &HttpRequest) -> Result<Response> {
         let last_event_id = req.headers().get("last-event-id")?;
         self.with_service(|_| ())?;
         let conn = self.take_conn_id();
-        let (tx, rx) = futures_channel::mpsc::unbounded();
-        self.conns.borrow_mut().insert(conn, Conn::Sse(tx.clone()));
+        let (sse, body) = SseStream::open(conn, &self.outbox)?;
+        self.conns.borrow_mut().insert(conn, Conn::Sse(sse.clone()));
         let step = self.with_service(|s| {
             let since = last_event_id.as_deref();
             s.open_watch(conn, &http.query, since, &http.principal, now())
@@ -411,21 +421,12 @@ impl RegistryObject {
         self.carry_out(step.effects).await?;
         // The keep-alive also finds streams whose client left: their session is closed at the
         // next event.
-        let outbox = self.outbox.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            loop {
-                Delay::from(SSE_KEEP_ALIVE).await;
-                if tx.unbounded_send(Ok(b": keep-alive\n\n".to_vec())).is_err() {
-                    outbox.mark_gone(conn);
-                    break;
-                }
-            }
-        });
+        self.outbox.keep_alive(conn, sse);
         let version = self.with_service(|s| s.registry().head())?;
         let headers = worker::Headers::new();
         headers.set("content-type", "text/event-stream; charset=utf-8")?;
         headers.set("cache-control", "no-cache")?;
         headers.set(registry_core::VERSION_HEADER, &version.to_string())?;
-        Ok(Response::from_stream(SseBody::new(rx, conn, &self.outbox))?.with_headers(headers))
+        Ok(Response::from_body(ResponseBody::Stream(body))?.with_headers(headers))
     }
 }

@@ -65,17 +65,6 @@ struct MetaRow {
 }
 
 #[derive(Deserialize)]
-struct EntryRow {
-    id: String,
-    kind: String,
-    meta: String,
-    data: String,
-    ttl_ms: Option<f64>,
-    expires_at: Option<f64>,
-    version: f64,
-}
-
-#[derive(Deserialize)]
 struct RequestRow {
     name: String,
     value: String,
@@ -93,6 +82,81 @@ fn rows<T: serde::de::DeserializeOwned>(
     sql.exec(query, bindings)
         .and_then(|c| c.to_array())
         .map_err(err)
+}
+
+/// Entries read per page when loading: one JSON text per page crosses into wasm (instead of
+/// every column of every row); a page over SQLite's 2 MB value bound is read again in pages
+/// of `SMALL_ENTRY_PAGE` (16 entries of at most 64 KiB each stay under it).
+const ENTRY_PAGE: f64 = 1000.0;
+const SMALL_ENTRY_PAGE: f64 = 16.0;
+
+/// One page of entries after `?1` (NULL: from the first), in id order, as one JSON array of
+/// `[id, kind, meta, data, ttl_ms, expires_at, version]` (meta and data are stored as JSON
+/// text and go in verbatim, so numbers keep their digits).
+const ENTRY_PAGE_QUERY: &str = "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(e, ',') || ']' AS text
+FROM (SELECT id, '[' || json_quote(id) || ',' || json_quote(kind) || ',' || meta || ',' || data || ','
+      || ifnull(ttl_ms, 'null') || ',' || ifnull(expires_at, 'null') || ',' || version || ']' AS e
+      FROM entries WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2)";
+
+#[derive(Deserialize)]
+struct EntryPage {
+    n: f64,
+    last: Option<String>,
+    text: Option<String>,
+}
+
+/// One entry as [`ENTRY_PAGE_QUERY`] writes it.
+type EntryTuple = (
+    String,
+    String,
+    registry_core::entry::Meta,
+    serde_json::Value,
+    Option<u64>,
+    Option<u64>,
+    u64,
+);
+
+/// Every entry, a page at a time (see [`ENTRY_PAGE`]).
+fn load_entries(sql: &SqlStorage) -> Result<Vec<Entry>, StoreError> {
+    let mut entries = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = entry_page(sql, after.as_deref(), ENTRY_PAGE)
+            .or_else(|_| entry_page(sql, after.as_deref(), SMALL_ENTRY_PAGE))?;
+        let Some((last, text)) = page else { break };
+        let tuples: Vec<EntryTuple> = serde_json::from_str(&text).map_err(err)?;
+        entries.extend(tuples.into_iter().map(
+            |(id, kind, meta, data, ttl_ms, expires_at, version)| Entry {
+                id,
+                kind,
+                meta,
+                data,
+                ttl_ms,
+                expires_at,
+                version,
+            },
+        ));
+        after = Some(last);
+    }
+    Ok(entries)
+}
+
+/// The page after `after` (its last id and its JSON text), or None past the last entry.
+fn entry_page(
+    sql: &SqlStorage,
+    after: Option<&str>,
+    limit: f64,
+) -> Result<Option<(String, String)>, StoreError> {
+    let after = after.map_or(SqlStorageValue::Null, SqlStorageValue::from);
+    let pages: Vec<EntryPage> = rows(sql, ENTRY_PAGE_QUERY, vec![after, limit.into()])?;
+    match pages.into_iter().next() {
+        Some(EntryPage {
+            n,
+            last: Some(last),
+            text: Some(text),
+        }) if n > 0.0 => Ok(Some((last, text))),
+        _ => Ok(None),
+    }
 }
 
 /// Runs a query selecting `key` and `text` (the first piece of a value of `owner`) and parses
@@ -336,23 +400,7 @@ impl Store for SqlStore {
                 base: m.base as u64,
             })
             .unwrap_or_default();
-        let entry_rows: Vec<EntryRow> = rows(
-            &self.sql,
-            "SELECT id, kind, meta, data, ttl_ms, expires_at, version FROM entries",
-            None,
-        )?;
-        let mut entries = Vec::with_capacity(entry_rows.len());
-        for r in entry_rows {
-            entries.push(Entry {
-                meta: serde_json::from_str(&r.meta).map_err(err)?,
-                data: serde_json::from_str(&r.data).map_err(err)?,
-                id: r.id,
-                kind: r.kind,
-                ttl_ms: r.ttl_ms.map(|v| v as u64),
-                expires_at: r.expires_at.map(|v| v as u64),
-                version: r.version as u64,
-            });
-        }
+        let entries = load_entries(&self.sql)?;
         let request_rows: Vec<RequestRow> = rows(
             &self.sql,
             "SELECT name, value, id, created_at, expires_at FROM requests",

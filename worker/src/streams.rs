@@ -1,19 +1,28 @@
 //! The object's stream connections: hibernatable WebSockets (their attachment holds their
 //! connection id; their sessions are saved in SQLite, so they survive eviction) and
-//! Server-Sent-Events responses (a channel
-//! feeding the response body). The core decides what to send; this only delivers it.
+//! Server-Sent-Events responses (the writable side of a JS `TransformStream` whose readable
+//! side is the response body). The core decides what to send; this only delivers it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
-use futures_channel::mpsc;
-use futures_util::{Stream, StreamExt};
 use registry_core::stream::{ConnId, Outgoing, SessionState};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::WebSocket;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A WebSocket seen only for its `send`.
+    type Sender;
+    /// `WebSocket.send` of a JS string made once for many sockets (workers-rs' `send_with_str`
+    /// makes one from Rust text at every call).
+    #[wasm_bindgen(method, catch, js_name = send)]
+    fn send_text(this: &Sender, text: &JsValue) -> Result<(), JsValue>;
+}
 
 /// What a WebSocket keeps across hibernation: only its connection id (its subscriptions are
 /// saved in SQLite by the core, whatever their size).
@@ -44,49 +53,65 @@ pub enum Conn {
     /// A hibernatable WebSocket.
     Ws(WebSocket),
     /// An SSE response body.
-    Sse(mpsc::UnboundedSender<SseChunk>),
+    Sse(SseStream),
 }
 
 /// How often an SSE stream gets a keep-alive comment. Besides keeping proxies from closing an
-/// idle stream, it is what finds a stream whose client left: the runtime says so only when a
-/// write fails (then it drops the body, see [`SseBody`]); through `wrangler dev`'s proxy it
-/// takes two writes. So an abandoned stream holds its slot at most about two intervals.
+/// idle stream, it is what finds a stream whose client left when the runtime did not say so
+/// (through `wrangler dev`'s proxy it takes two writes). So an abandoned stream holds its slot
+/// at most about two intervals.
 pub const SSE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// What an SSE response body carries.
-pub type SseChunk = Result<Vec<u8>, worker::Error>;
-
-/// The body of an SSE response: the frames sent to its channel. The runtime drops it when the
-/// stream is cancelled (its client went away), and the connection is then recorded as gone at
-/// once, instead of at the next frame that fails to be sent (up to a keep-alive later).
-pub struct SseBody {
-    rx: mpsc::UnboundedReceiver<SseChunk>,
-    conn: ConnId,
-    outbox: Outbox,
+/// The body of an SSE response: the writable side of a JS `TransformStream` whose readable
+/// side is the response body. Frames are JS bytes written straight to it (one `Uint8Array`
+/// shared by every stream that gets the same frame), with no Rust stream to poll per
+/// connection. When the runtime cancels the body (its client went away), the writer's
+/// `closed` promise rejects and the connection is recorded as gone at once.
+#[derive(Clone)]
+pub struct SseStream {
+    writer: web_sys::WritableStreamDefaultWriter,
+    gone: Rc<Cell<bool>>,
+    /// Swallows the rejection of a write to a stream that is gone (found by `closed`).
+    ignore: Rc<Closure<dyn FnMut(JsValue)>>,
+    /// Records the stream gone when its `closed` promise rejects (kept alive with it).
+    _on_closed: Rc<Closure<dyn FnMut(JsValue)>>,
 }
 
-impl SseBody {
-    /// The body of connection `conn`, reported gone to `outbox` when dropped.
-    pub fn new(rx: mpsc::UnboundedReceiver<SseChunk>, conn: ConnId, outbox: &Outbox) -> Self {
-        SseBody {
-            rx,
-            conn,
-            outbox: outbox.clone(),
+impl SseStream {
+    /// A new stream of connection `conn`, reported gone to `outbox` when its body is
+    /// cancelled, and the readable side to answer with.
+    pub fn open(conn: ConnId, outbox: &Outbox) -> worker::Result<(Self, web_sys::ReadableStream)> {
+        let pipe = web_sys::TransformStream::new()?;
+        let writer = pipe.writable().get_writer()?;
+        let gone = Rc::new(Cell::new(false));
+        let (flag, outbox) = (gone.clone(), outbox.clone());
+        let on_closed = Closure::new(move |_: JsValue| {
+            flag.set(true);
+            outbox.mark_gone(conn);
+        });
+        let _ = writer.closed().catch(&on_closed);
+        let stream = SseStream {
+            writer,
+            gone,
+            ignore: Rc::new(Closure::new(|_: JsValue| {})),
+            _on_closed: Rc::new(on_closed),
+        };
+        Ok((stream, pipe.readable()))
+    }
+
+    /// Writes `chunk` (not awaited: frames queue in order); false once the stream is gone.
+    pub fn write(&self, chunk: &JsValue) -> bool {
+        if self.gone.get() {
+            return false;
         }
+        let _ = self.writer.write_with_chunk(chunk).catch(&self.ignore);
+        true
     }
-}
 
-impl Stream for SseBody {
-    type Item = SseChunk;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SseChunk>> {
-        self.rx.poll_next_unpin(cx)
-    }
-}
-
-impl Drop for SseBody {
-    fn drop(&mut self) {
-        self.outbox.mark_gone(self.conn);
+    /// Ends the response (its session is over).
+    pub fn end(&self) {
+        self.gone.set(true);
+        let _ = self.writer.close().catch(&self.ignore);
     }
 }
 
@@ -111,6 +136,10 @@ pub struct Outbox {
     queue: Rc<RefCell<VecDeque<(ConnId, Conn, Outgoing)>>>,
     scheduled: Rc<Cell<bool>>,
     gone: Rc<RefCell<Vec<ConnId>>>,
+    /// The SSE streams the keep-alive visits.
+    sse: Rc<RefCell<HashMap<ConnId, SseStream>>>,
+    /// Whether the keep-alive task runs.
+    keep_alive: Rc<Cell<bool>>,
 }
 
 impl Outbox {
@@ -139,18 +168,77 @@ impl Outbox {
     }
 
     fn drain(&self) {
+        // One change fans out as the same text to every socket of the same selection: it
+        // crosses into JS once (one JS string, not one per socket) while the text repeats.
+        let mut last: Option<(String, JsValue)> = None;
+        // The same for SSE: one `Uint8Array` per distinct frame.
+        type FrameKey = (String, Option<u64>, &'static str);
+        let mut last_frame: Option<(FrameKey, JsValue)> = None;
         loop {
             // Pop outside the send: sending never runs while the queue is borrowed.
             let next = self.queue.borrow_mut().pop_front();
             let Some((conn, c, m)) = next else { break };
             let ok = match &c {
-                Conn::Ws(ws) => ws.send_with_str(&m.text).is_ok(),
-                Conn::Sse(tx) => tx.unbounded_send(Ok(sse_frame(&m))).is_ok(),
+                Conn::Ws(ws) => {
+                    if last.as_ref().is_none_or(|(text, _)| *text != m.text) {
+                        let js = JsValue::from_str(&m.text);
+                        last = Some((m.text, js));
+                    }
+                    let (_, js) = last.as_ref().expect("set above");
+                    AsRef::<web_sys::WebSocket>::as_ref(ws)
+                        .unchecked_ref::<Sender>()
+                        .send_text(js)
+                        .is_ok()
+                }
+                Conn::Sse(sse) => {
+                    let same = |(k, _): &(FrameKey, JsValue)| {
+                        k.0 == m.text && k.1 == m.version && k.2 == m.event
+                    };
+                    if !last_frame.as_ref().is_some_and(same) {
+                        let bytes = js_sys::Uint8Array::from(sse_frame(&m).as_slice());
+                        last_frame = Some(((m.text, m.version, m.event), bytes.into()));
+                    }
+                    let (_, bytes) = last_frame.as_ref().expect("set above");
+                    sse.write(bytes)
+                }
             };
             if !ok {
                 self.gone.borrow_mut().push(conn);
             }
         }
+    }
+
+    /// Gives an SSE stream a keep-alive comment every [`SSE_KEEP_ALIVE`]: one timer and one
+    /// chunk for every open stream (not a timer per stream); a stream whose write fails is
+    /// recorded gone. The task stops when no stream is left.
+    pub fn keep_alive(&self, conn: ConnId, sse: SseStream) {
+        self.sse.borrow_mut().insert(conn, sse);
+        if self.keep_alive.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let chunk: JsValue = js_sys::Uint8Array::from(&b": keep-alive\n\n"[..]).into();
+            loop {
+                worker::Delay::from(SSE_KEEP_ALIVE).await;
+                let streams: Vec<(ConnId, SseStream)> = me
+                    .sse
+                    .borrow()
+                    .iter()
+                    .map(|(c, s)| (*c, s.clone()))
+                    .collect();
+                for (conn, sse) in streams {
+                    if !sse.write(&chunk) {
+                        me.sse.borrow_mut().remove(&conn);
+                        me.mark_gone(conn);
+                    }
+                }
+                if me.sse.borrow().is_empty() {
+                    me.keep_alive.set(false);
+                    break;
+                }
+            }
+        });
     }
 
     /// Records a connection found gone outside the outbox (an SSE keep-alive that failed, an
