@@ -25,9 +25,11 @@ export function freePort() {
 export class Worker {
   /** `vars`: wrangler vars for this worker, e.g. `{ RETENTION_VERSIONS: "5" }`;
    *  `readyStatuses`: statuses of an anonymous `GET /v1/health` that mean it runs (401 when
-   *  REGISTRY_TOKENS is set, 500 when it is malformed). */
-  constructor({ vars = {}, readyStatuses = [200] } = {}) {
+   *  REGISTRY_TOKENS is set, 500 when it is malformed); `logLevel`: wrangler's `--log-level`
+   *  (`log` shows the worker's structured logs in `this.log`). */
+  constructor({ vars = {}, readyStatuses = [200], logLevel = "warn" } = {}) {
     this.vars = vars;
+    this.logLevel = logLevel;
     this.readyStatuses = readyStatuses;
     this.persist = mkdtempSync(join(tmpdir(), "edge-registry-e2e-"));
     this.proc = null;
@@ -53,7 +55,7 @@ export class Worker {
       `${ROOT}/node_modules/wrangler/bin/wrangler.js`, "dev",
       "--ip", "127.0.0.1", "--port", String(this.port),
       "--inspector-port", String(await freePort()),
-      "--persist-to", this.persist, "--log-level", "warn",
+      "--persist-to", this.persist, "--log-level", this.logLevel,
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     // Its own process group, so that a stop also ends the workerd children.
