@@ -294,7 +294,13 @@ impl<S: Store> Service<S> {
                 ],
             ),
         );
-        let sse = self.sessions.ephemeral.len();
+        // SSE sessions are the unsaved ones (still open: in the map).
+        let sse = self
+            .sessions
+            .map
+            .keys()
+            .filter(|c| self.sessions.ephemeral.contains(c))
+            .count();
         let all = self.sessions.map.len();
         family(
             out,
