@@ -50,6 +50,11 @@ pub struct Limits {
     /// Most connections held open at once, long polls and stream sessions together (each
     /// keeps a socket open on the host; see `docs/decisions.md`, "Held connections").
     pub max_held_connections: usize,
+    /// Most register gauges one `GET /metrics` answer carries (the rest are left out and
+    /// `registry_metrics_truncated` is 1).
+    pub max_metric_gauges: usize,
+    /// Most bytes of register gauges one `GET /metrics` answer carries (same truncation).
+    pub max_metrics_bytes: usize,
 }
 
 impl Default for Limits {
@@ -75,6 +80,8 @@ impl Default for Limits {
             max_sessions: 10_000,
             max_watches_per_session: 256,
             max_held_connections: 2_000,
+            max_metric_gauges: 10_000,
+            max_metrics_bytes: 2 << 20,
         }
     }
 }

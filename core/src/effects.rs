@@ -20,12 +20,17 @@ pub struct Effects {
     pub close: Vec<ConnId>,
     /// When the host's alarm must fire next (`None`: nothing will expire).
     pub alarm: Option<Millis>,
+    /// Versions the call wrote, for the host's log ([`crate::logline`]).
+    pub written: Vec<crate::logline::VersionWritten>,
 }
 
 impl Effects {
     /// Whether there is nothing to do but (maybe) keep the alarm.
     pub fn is_idle(&self) -> bool {
-        self.wake.is_empty() && self.send.is_empty() && self.close.is_empty()
+        self.wake.is_empty()
+            && self.send.is_empty()
+            && self.close.is_empty()
+            && self.written.is_empty()
     }
 }
 

@@ -121,6 +121,16 @@ impl Registry {
         self.requests.len()
     }
 
+    /// How many change requests have each status: `pending` (queued) and the delivered and
+    /// finished ones the request log keeps.
+    pub fn request_status_counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = self.log.status_counts();
+        if !self.requests.is_empty() {
+            counts.insert("pending", self.requests.len());
+        }
+        counts
+    }
+
     /// Bytes of the pending change requests (names and values as JSON).
     pub fn pending_request_bytes(&self) -> usize {
         self.request_bytes

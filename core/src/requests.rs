@@ -84,6 +84,16 @@ impl RequestLog {
         self.records.get(&id)
     }
 
+    /// How many records have each status (delivered and the finished ones kept), in status
+    /// order; statuses with no record are left out.
+    pub fn status_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for r in self.records.values() {
+            *counts.entry(status_name(r.status)).or_insert(0) += 1;
+        }
+        counts
+    }
+
     /// The earliest expiry of a delivered request.
     pub fn next_expiry(&self) -> Option<Millis> {
         self.awaiting.first().map(|(t, _)| *t)

@@ -50,6 +50,12 @@ pub struct Service<S: Store> {
     pub(crate) config: crate::registry_config::Config,
     pub(crate) deps: crate::deps::DepIndex,
     pub(crate) listeners: Vec<Box<dyn crate::listen::Listener>>,
+    /// Counters since the object started (`GET /metrics`).
+    pub(crate) counters: crate::metrics::Counters,
+    /// Held MCP tool calls: the JSON-RPC id each waiter's answer is for.
+    pub(crate) mcp_waits: std::collections::HashMap<WaiterId, serde_json::Value>,
+    /// Versions written by the call in progress (drained into [`Effects::written`]).
+    pub(crate) written: Vec<crate::logline::VersionWritten>,
 }
 
 impl<S: Store> std::fmt::Debug for Service<S> {
@@ -85,6 +91,9 @@ impl<S: Store> Service<S> {
             config: Default::default(),
             deps: Default::default(),
             listeners: vec![Box::new(crate::listen::DependencyIntegrity)],
+            counters: Default::default(),
+            mcp_waits: Default::default(),
+            written: Vec::new(),
         }
         .with_stored_config())
     }
@@ -271,6 +280,7 @@ impl<S: Store> Service<S> {
             send: std::mem::take(&mut self.sessions.out),
             close,
             alarm: self.next_alarm(),
+            written: std::mem::take(&mut self.written),
         }
     }
 
@@ -306,9 +316,12 @@ impl<S: Store> Service<S> {
             crate::history::ACTOR_TTL,
             crate::write::Respond::Nothing,
         );
+        let expired = ops.len() as u64;
         w.ops = ops;
         w.extra = extra;
-        self.write(w, now).map(drop)
+        self.write(w, now)?;
+        self.counters.expiries += expired;
+        Ok(())
     }
 
     /// Handles one request at `now`.
@@ -317,6 +330,9 @@ impl<S: Store> Service<S> {
             Ok(reply) => reply,
             Err(e) => Reply::Respond(e.to_response()),
         };
+        if matches!(&reply, Reply::Respond(r) if r.status == 400) {
+            self.counters.bad_requests += 1;
+        }
         let reply = self.stamp(reply);
         self.step(reply)
     }
@@ -336,9 +352,16 @@ impl<S: Store> Service<S> {
                     self.take_requests_response(&w.principal, w.names.as_deref(), now)
                 }
                 WaitKind::Outcome => self.outcome_response(w.names.as_deref()),
-                WaitKind::Tx => self.finish_pending_tx(waiter, now),
+                WaitKind::Tx => {
+                    let done = self.finish_pending_tx(waiter, now);
+                    self.count_transaction(done.is_ok());
+                    done
+                }
             });
-        let response = result.unwrap_or_else(|e| e.to_response());
+        let mut response = result.unwrap_or_else(|e| e.to_response());
+        if let Some(id) = self.mcp_waits.remove(&waiter) {
+            response = crate::mcp::held_tool_answer(id, response);
+        }
         let response = match self.stamp(Reply::Respond(response)) {
             Reply::Respond(r) => r,
             Reply::Wait { .. } => unreachable!("stamp keeps the variant"),
@@ -384,6 +407,7 @@ impl<S: Store> Service<S> {
             self.drop_pending_tx(waiter);
         }
         self.waiters.remove(waiter);
+        self.mcp_waits.remove(&waiter);
         self.effects()
     }
 
@@ -448,6 +472,15 @@ impl<S: Store> Service<S> {
         };
         // The state does not need the version once written: it is taken, not copied.
         let version = commit.version.take();
+        if let Some(v) = &version {
+            self.counters.versions_written += 1;
+            self.written.push(crate::logline::VersionWritten {
+                version: v.version,
+                actor: v.actor.clone(),
+                ops: v.changeset.len(),
+                timestamp: v.timestamp,
+            });
+        }
         let resolved = std::mem::take(&mut commit.resolved);
         self.registry.apply(commit);
         let changeset = version.as_ref().map_or(&[][..], |v| &v.changeset[..]);
@@ -476,7 +509,7 @@ impl<S: Store> Service<S> {
         Ok(version)
     }
 
-    fn route(&mut self, req: &HttpRequest, now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn route(&mut self, req: &HttpRequest, now: Millis) -> Result<Reply, ApiError> {
         if req.body.len() > self.limits.max_body_bytes {
             return Err(ApiError::too_large(format!(
                 "request body of {} bytes exceeds the limit of {} bytes",
@@ -526,7 +559,8 @@ impl<S: Store> Service<S> {
         let allowed: &[&str] = match path.as_str() {
             "/consumer" | "/provider" => &["GET", "PUT"],
             "/v1/health" | "/v1/entries" | "/v1/versions" | "/v1/diff" | "/v1/state" => &["GET"],
-            "/v1/rollback" | "/v1/tx" => &["POST"],
+            "/v1/rollback" | "/v1/tx" | "/mcp" => &["POST"],
+            "/metrics" => &["GET"],
             "/v1/config" => &["GET", "PUT"],
             "/v1/ws" | "/v1/watch" => {
                 return Err(ApiError::new(
@@ -560,6 +594,8 @@ impl<S: Store> Service<S> {
                 self.v1_get_config()
             }
             ("/v1/config", _) => self.v1_put_config(p, &req.body, now),
+            ("/metrics", _) => Ok(Reply::Respond(self.metrics(p))),
+            ("/mcp", _) => self.mcp(req, now),
             _ => Ok(Reply::Respond(self.health(p))),
         }
     }

@@ -144,6 +144,15 @@ impl<S: Store> Service<S> {
         self.sessions.map.insert(conn, session);
     }
 
+    /// The name of the token that opened a session (`None` in open mode or when there is no
+    /// such session), for the host's log.
+    pub fn session_actor(&self, conn: ConnId) -> Option<&str> {
+        self.sessions
+            .map
+            .get(&conn)
+            .and_then(|s| s.principal.name())
+    }
+
     /// Closes a session: its provides and watches end; transactions awaiting its validators'
     /// verdicts are rejected; its saved subscriptions are forgotten.
     pub fn close_session(&mut self, conn: ConnId) -> Effects {

@@ -50,6 +50,11 @@ impl Waiters {
         self.waiters.len()
     }
 
+    /// Every held waiter, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Waiter> {
+        self.waiters.values()
+    }
+
     /// Whether no waiter is held.
     pub fn is_empty(&self) -> bool {
         self.waiters.is_empty()

@@ -55,6 +55,8 @@ const samples = {
   "POST /v1/requests/{request}/verdict": ["/v1/requests/1/verdict", { accept: false, reason: "no" }],
   "GET /v1/watch": ["/v1/watch?name=r"],
   "GET /v1/ws": ["/v1/ws"],
+  "GET /metrics": ["/metrics"],
+  "POST /mcp": ["/mcp", { jsonrpc: "2.0", id: 1, method: "tools/list" }],
 };
 
 const operations = Object.entries(spec.paths).flatMap(([path, item]) =>

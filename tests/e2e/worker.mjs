@@ -27,11 +27,16 @@ export class Worker {
    *  folder of the wrangler.toml to run (default: the registry's, already built); `health`: the
    *  path polled until the worker is up; `readyStatuses`: its statuses that mean it runs (401
    *  when REGISTRY_TOKENS is set, 500 when it is malformed); `config`: another wrangler.toml
-   *  (relative to the repository root), e.g. the benchmarks' baseline worker. */
-  constructor({ vars = {}, cwd = ROOT, health = "/v1/health", readyStatuses = [200], config = null } = {}) {
+   *  (relative to the repository root), e.g. the benchmarks' baseline worker; `logLevel`:
+   *  wrangler's `--log-level` (`log` shows the worker's structured logs in `this.log`). */
+  constructor({
+    vars = {}, cwd = ROOT, health = "/v1/health", readyStatuses = [200], config = null,
+    logLevel = "warn",
+  } = {}) {
     this.vars = vars;
     this.cwd = cwd;
     this.health = health;
+    this.logLevel = logLevel;
     this.readyStatuses = readyStatuses;
     this.config = config;
     /** The port of the runtime's inspector (Chrome DevTools protocol), once started. */
@@ -78,7 +83,7 @@ export class Worker {
       `${ROOT}/node_modules/wrangler/bin/wrangler.js`, "dev",
       "--ip", "127.0.0.1", "--port", String(this.port),
       "--inspector-port", String(this.inspectorPort),
-      "--persist-to", this.persist, "--log-level", "warn",
+      "--persist-to", this.persist, "--log-level", this.logLevel,
       ...(this.config ? ["--config", this.config] : []),
       ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];

@@ -38,7 +38,7 @@ impl Cors {
         )?;
         h.set(
             "access-control-allow-headers",
-            "content-type, authorization",
+            "content-type, authorization, mcp-protocol-version, mcp-session-id, last-event-id",
         )?;
         h.set("access-control-max-age", "86400")?;
         self.apply(response)

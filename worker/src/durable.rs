@@ -22,6 +22,7 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use registry_core::api::split_registry;
+use registry_core::logline::ops_of;
 use registry_core::stream::ConnId;
 use registry_core::{Effects, HttpRequest, HttpResponse, Limits, Reply, Service, Store, WaiterId};
 use wasm_bindgen::closure::Closure;
@@ -32,6 +33,7 @@ use worker::{
 };
 
 use crate::http::{from_request, to_response};
+use crate::logs::{self, Served};
 use crate::sql_store::SqlStore;
 use crate::streams::{encode_attachment, read_attachment, Conn, Outbox, SseStream};
 
@@ -50,6 +52,8 @@ pub struct RegistryObject {
     next_conn: Cell<ConnId>,
     /// Stream messages on their way out.
     outbox: Outbox,
+    /// The registry's name, for the log (from the object's id, else from the first request).
+    registry: RefCell<String>,
 }
 
 fn now() -> u64 {
@@ -123,6 +127,7 @@ impl RegistryObject {
     fn carry_out_now(&self, effects: Effects) {
         let mut pending = vec![effects];
         while let Some(e) = pending.pop() {
+            logs::versions(&self.registry.borrow(), &e.written);
             for c in &e.close {
                 match self.conns.borrow_mut().remove(c) {
                     Some(Conn::Ws(ws)) => {
@@ -178,6 +183,7 @@ impl RegistryObject {
         deadline: u64,
         rx: oneshot::Receiver<()>,
         signal: web_sys::AbortSignal,
+        served: &mut Served,
     ) -> Result<HttpResponse> {
         let wait = deadline.saturating_sub(now());
         let timer = Delay::from(Duration::from_millis(wait));
@@ -201,6 +207,7 @@ impl RegistryObject {
             return Ok(HttpResponse::empty(499));
         }
         let step = self.with_service(|s| s.resume(waiter, now()))?;
+        served.ops += ops_of(&step.effects.written);
         self.carry_out(step.effects).await?;
         Ok(step.value)
     }
@@ -209,6 +216,7 @@ impl RegistryObject {
 impl worker::DurableObject for RegistryObject {
     fn new(state: State, env: Env) -> Self {
         RegistryObject {
+            registry: RefCell::new(state.id().name().unwrap_or_default()),
             state,
             limits: limits_from_env(&env),
             service: RefCell::new(None),
@@ -233,7 +241,24 @@ impl worker::DurableObject for RegistryObject {
             WebSocketIncomingMessage::String(s) => s,
             WebSocketIncomingMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
         };
-        let effects = self.with_service(|s| s.on_message(att.conn, &text, now()))?;
+        let started = now();
+        let (effects, actor, version) = self.with_service(|s| {
+            let effects = s.on_message(att.conn, &text, now());
+            let actor = s.session_actor(att.conn).map(str::to_string);
+            (effects, actor, s.registry().head())
+        })?;
+        let registry = self.registry.borrow().clone();
+        let line = registry_core::logline::RequestLine {
+            registry: &registry,
+            method: "WS",
+            path: registry_core::logline::message_type(&text),
+            status: 0,
+            actor: actor.as_deref(),
+            version,
+            ops: ops_of(&effects.written),
+            duration_ms: now().saturating_sub(started),
+        };
+        worker::console_log!("{}", line.line());
         self.carry_out(effects).await
     }
 
@@ -260,15 +285,38 @@ impl worker::DurableObject for RegistryObject {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        match self.serve(req).await {
-            Ok(r) => Ok(r),
+        let started = now();
+        let method = req.method().to_string();
+        let full_path = req.path();
+        let path = match split_registry(&full_path) {
+            Ok((name, inner)) => {
+                if self.registry.borrow().is_empty() {
+                    *self.registry.borrow_mut() = name;
+                }
+                inner
+            }
+            Err(_) => full_path,
+        };
+        let mut served = Served::default();
+        let response = match self.serve(req, &mut served).await {
+            Ok(r) => r,
             Err(e) => {
                 worker::console_error!("registry object failed: {e}");
                 let err =
                     registry_core::ApiError::new(500, "internal", format!("internal error: {e}"));
-                to_response(err.to_response())
+                to_response(err.to_response())?
             }
-        }
+        };
+        let elapsed = now().saturating_sub(started);
+        logs::request(
+            &self.registry.borrow(),
+            &method,
+            &path,
+            &served,
+            &response,
+            elapsed,
+        );
+        Ok(response)
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -285,7 +333,7 @@ impl worker::DurableObject for RegistryObject {
 }
 
 impl RegistryObject {
-    async fn serve(&self, mut req: Request) -> Result<Response> {
+    async fn serve(&self, mut req: Request, served: &mut Served) -> Result<Response> {
         // Close the sessions of streams found gone: their slots are free again.
         self.carry_out_now(Effects::default());
         // Who asks, as the entry authorized it: without it, nothing is served.
@@ -293,6 +341,7 @@ impl RegistryObject {
             Ok(p) => p,
             Err(e) => return to_response(e.to_response()),
         };
+        served.actor = principal.name().map(str::to_string);
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
         let mut http = match from_request(&mut req, principal, max_body).await? {
             Ok(http) => http,
@@ -309,6 +358,7 @@ impl RegistryObject {
             return self.open_event_stream(&req, &http).await;
         }
         let step = self.with_service(|s| s.handle(&http, now()))?;
+        served.ops += ops_of(&step.effects.written);
         let parked = match step.value {
             Reply::Respond(r) => Err(r),
             Reply::Wait { waiter, deadline } => {
@@ -322,7 +372,7 @@ impl RegistryObject {
             Err(r) => r,
             Ok((waiter, deadline, rx)) => {
                 let signal = req.inner().signal();
-                self.hold(waiter, deadline, rx, signal).await?
+                self.hold(waiter, deadline, rx, signal, served).await?
             }
         };
         to_response(response)

@@ -10,6 +10,7 @@ pub mod auth_env;
 mod cors;
 mod durable;
 mod http;
+mod logs;
 mod sql_chunks;
 mod sql_sessions;
 mod sql_store;

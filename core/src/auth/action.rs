@@ -49,11 +49,17 @@ pub enum Action {
     ConfigWrite,
     /// `validate`, `unvalidate`, `decide` messages: remote validators.
     Validate,
+    /// `GET /metrics`: a read; register gauges filtered to the scope, numbers about the whole
+    /// registry only without prefix restriction (like `/v1/health`).
+    Metrics,
+    /// `POST /mcp` (and its other methods): the MCP endpoint. Entering it needs a consumer;
+    /// each tool call is then checked as the request it stands for (its own action).
+    Mcp,
 }
 
 impl Action {
     /// Every action, for exhaustive tests and documentation.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::Health,
         Action::RegisterRead,
         Action::EntryRead,
@@ -73,6 +79,8 @@ impl Action {
         Action::Rollback,
         Action::ConfigWrite,
         Action::Validate,
+        Action::Metrics,
+        Action::Mcp,
     ];
 
     /// The weakest role allowed to perform it.
@@ -80,7 +88,7 @@ impl Action {
         use Action::*;
         match self {
             Health | RegisterRead | EntryRead | Versions | Diff | State | ConfigRead | Watch
-            | Socket | RequestCreate | RequestOutcome => Role::Consumer,
+            | Socket | RequestCreate | RequestOutcome | Metrics | Mcp => Role::Consumer,
             ProviderPublish | ProviderTake | RequestVerdict => Role::Provider,
             EntryWrite | Transaction | Rollback | ConfigWrite | Validate => Role::Admin,
         }
@@ -162,6 +170,8 @@ impl Action {
             ("/v1/config", true) => Action::ConfigWrite,
             ("/v1/watch", _) => Action::Watch,
             ("/v1/ws", _) => Action::Socket,
+            ("/metrics", _) => Action::Metrics,
+            ("/mcp", _) => Action::Mcp,
             _ => Action::Health,
         }
     }

@@ -193,6 +193,11 @@ fn every_route_maps_to_its_action() {
         ("GET", "/v1/requestsx", Health),
         ("GET", "/v1/watch", Watch),
         ("GET", "/v1/ws", Socket),
+        ("GET", "/metrics", Metrics),
+        ("POST", "/metrics", Metrics),
+        ("POST", "/mcp", Mcp),
+        ("GET", "/mcp", Mcp),
+        ("GET", "/%6Detrics", Metrics),
         // The router decodes other paths once: so does the mapping.
         ("POST", "/%761/tx", Transaction),
         ("PUT", "/%70rovider", ProviderPublish),
@@ -279,6 +284,8 @@ fn every_action_for_every_role() {
         (Rollback, false, false, true, false),
         (ConfigWrite, false, false, true, false),
         (Validate, false, false, true, false),
+        (Metrics, true, true, true, true),
+        (Mcp, true, true, true, true),
     ];
     assert_eq!(expected.len(), Action::ALL.len());
     for (action, consumer, provider, admin, narrow_admin) in expected {

@@ -148,7 +148,28 @@ impl<S: Store> Service<S> {
     /// Runs a planned write through the pipeline: checks, ordering, listeners and validators
     /// (as its policy says), then one commit. A refusal at any stage changes nothing; a write
     /// held for remote validators answers [`Reply::Wait`].
-    pub(crate) fn write(&mut self, mut w: Write, now: Millis) -> Result<Reply, ApiError> {
+    pub(crate) fn write(&mut self, w: Write, now: Millis) -> Result<Reply, ApiError> {
+        let counted = matches!(w.intent, Intent::Entries | Intent::Rollback);
+        let result = self.write_inner(w, now);
+        match &result {
+            // Held for validators: counted when it finishes (`Service::resume`).
+            Ok(Reply::Wait { .. }) => {}
+            done if counted => self.count_transaction(done.is_ok()),
+            _ => {}
+        }
+        result
+    }
+
+    /// Counts an API write that committed (or was refused) in the metrics counters.
+    pub(crate) fn count_transaction(&mut self, committed: bool) {
+        if committed {
+            self.counters.transactions_committed += 1;
+        } else {
+            self.counters.transactions_rejected += 1;
+        }
+    }
+
+    fn write_inner(&mut self, mut w: Write, now: Millis) -> Result<Reply, ApiError> {
         let policy = policy::of(w.intent);
         self.check_write(&w)?;
         if policy.ordered && w.ops.len() > 1 {

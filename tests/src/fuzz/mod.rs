@@ -5,6 +5,7 @@
 pub mod core_api;
 pub mod duration;
 pub mod http;
+pub mod mcp;
 pub mod props;
 pub mod ws;
 
@@ -21,6 +22,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("v1_body", http::check_v1_body),
     ("query_string", http::check_query_string),
     ("ws_message", ws::check),
+    ("mcp", mcp::check),
 ];
 
 /// The check of the target called `name`.
