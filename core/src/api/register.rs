@@ -26,11 +26,7 @@ impl<S: Store> Service<S> {
         query: &str,
         now: Millis,
     ) -> Result<Reply, ApiError> {
-        let mut params = parse_poll_params(query)?;
-        self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
-        if let Some(names) = &mut params.names {
-            names.retain(|n| p.may_read(n));
-        }
+        let params = self.scoped_poll_params(query, |n| p.may_read(n))?;
         let changed = params.since.is_some_and(|v| match &params.names {
             None if !p.is_unrestricted() => self.registry.changed_since_where(v, |n| p.may_read(n)),
             names => self.registry.changed_since(names.as_deref(), v),
@@ -51,12 +47,7 @@ impl<S: Store> Service<S> {
         query: &str,
         now: Millis,
     ) -> Result<Reply, ApiError> {
-        let mut params = parse_poll_params(query)?;
-        self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
-        // Names outside the scope are dropped, so their requests never wake this poll.
-        if let Some(names) = &mut params.names {
-            names.retain(|n| p.may_answer(n));
-        }
+        let params = self.scoped_poll_params(query, |n| p.may_answer(n))?;
         let (commit, taken) = self.registry.plan_take_requests(
             params.names.as_deref(),
             |n| p.may_answer(n),
@@ -112,14 +103,7 @@ impl<S: Store> Service<S> {
         respond: Respond,
     ) -> Result<Write, ApiError> {
         // Out of scope is refused before the kind check below can tell what exists.
-        for item in &items {
-            crate::auth::check(
-                p,
-                crate::write::policy::action(intent)
-                    .unwrap_or(crate::auth::Action::ProviderPublish),
-                &item.name,
-            )?;
-        }
+        crate::write::checks::scope_of(p, intent, items.iter().map(|i| &i.name))?;
         let mut w = Write::new(intent, ACTOR_PROVIDER, respond).by(p);
         w.extra.meta = self.registry.meta();
         for item in items {
@@ -219,6 +203,21 @@ impl<S: Store> Service<S> {
         let deadline = now.saturating_add(wait);
         let waiter = self.waiters.add(kind, params.names, p.clone());
         Ok(Reply::Wait { waiter, deadline })
+    }
+
+    /// A poll's parameters with the names outside the asker's scope (`in_scope`) dropped, as if
+    /// they did not exist: they are never answered and their changes never wake the poll.
+    fn scoped_poll_params(
+        &self,
+        query: &str,
+        in_scope: impl Fn(&str) -> bool,
+    ) -> Result<PollParams, ApiError> {
+        let mut params = parse_poll_params(query)?;
+        self.check_name_count(params.names.as_deref().map_or(0, <[String]>::len))?;
+        if let Some(names) = &mut params.names {
+            names.retain(|n| in_scope(n));
+        }
+        Ok(params)
     }
 
     pub(crate) fn check_name_count(&self, count: usize) -> Result<(), ApiError> {

@@ -187,9 +187,7 @@ impl<S: Store> Service<S> {
         now: Millis,
     ) -> Result<Reply, ApiError> {
         // Before reading history: a refusal must not depend on what the registry holds.
-        if !p.may_administer() {
-            return Err(crate::auth::forbidden());
-        }
+        crate::write::checks::scope_of(p, Intent::Rollback, [])?;
         let body: RollbackBody = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid_request(format!("rollback body: {e}")))?;
         let ops =

@@ -1,7 +1,7 @@
 //! `POST /v1/tx` (atomic multi-entry transactions), `GET/PUT /v1/config`, and
 //! `GET /v1/entries/{id}/dependencies`.
 
-use crate::auth::{Action, Principal};
+use crate::auth::Principal;
 use std::collections::HashSet;
 
 use serde::Deserialize;
@@ -123,9 +123,7 @@ impl<S: Store> Service<S> {
         let mut w = Write::new(Intent::Entries, ACTOR_API, respond).by(p);
         w.if_head = if_version;
         // Out of scope is refused first: no later answer may tell what exists there.
-        for t in &ops {
-            crate::auth::check(p, Action::Transaction, &t.id)?;
-        }
+        crate::write::checks::scope_of(p, Intent::Entries, ops.iter().map(|t| &t.id))?;
         let mut seen = HashSet::new();
         for (i, t) in ops.iter().enumerate() {
             if !seen.insert(t.id.as_str()) {

@@ -18,20 +18,31 @@ use super::{Respond, Write};
 /// Refuses (403) a write that touches an id outside its principal's scope for the intent's
 /// action: before any other check, so a refusal tells nothing about the entries.
 pub fn scope(w: &Write) -> Result<(), ApiError> {
-    let Some(action) = super::policy::action(w.intent) else {
-        return Ok(());
-    };
-    if !w.principal.permits(action) {
-        return Err(crate::auth::forbidden());
-    }
     let ids = w
         .ops
         .iter()
         .map(|op| &op.id)
         .chain(&w.refresh)
         .chain(&w.order);
+    scope_of(&w.principal, w.intent, ids)
+}
+
+/// The scope rule of [`scope`] for a write of `intent` by `principal` touching `ids`, for
+/// planners that must refuse before they look at the entries (a kind conflict, a create of an
+/// existing entry, history read for a rollback): the same 403, decided the same way.
+pub fn scope_of<'a>(
+    principal: &crate::auth::Principal,
+    intent: super::Intent,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> Result<(), ApiError> {
+    let Some(action) = super::policy::action(intent) else {
+        return Ok(());
+    };
+    if !principal.permits(action) {
+        return Err(crate::auth::forbidden());
+    }
     for id in ids {
-        crate::auth::check(&w.principal, action, id)?;
+        crate::auth::check(principal, action, id)?;
     }
     Ok(())
 }
