@@ -2,6 +2,7 @@
 // Server-Sent-Events clients that watch one name and record when each `change` arrives.
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readEventStream } from "../tests/e2e/stream_client.mjs";
 
 /** Per socket, from connect to `synced`. */
 const OPEN_TIMEOUT_MS = 20_000;
@@ -31,6 +32,16 @@ export class Arrivals {
   }
 }
 
+/** What a watcher `w` does with one message `m` that arrived at `t`: a `change` is recorded, a
+ *  `synced` ends the opening (`opened()`), anything but a snapshot is kept for the report. */
+function onWatchMessage(w, m, t, arrivals, opened) {
+  if (m.type === "change") arrivals.record(w, m.version, t);
+  else if (m.type === "synced") {
+    w.synced = true;
+    opened();
+  } else if (m.type !== "snapshot") w.other.push(m);
+}
+
 /** Opens one WebSocket, watches `name`, resolves once `synced` arrived. */
 export function openWs(base, name, arrivals) {
   return new Promise((ok, fail) => {
@@ -43,16 +54,11 @@ export function openWs(base, name, arrivals) {
       fail(new Error(`no synced within ${OPEN_TIMEOUT_MS} ms`));
     }, OPEN_TIMEOUT_MS);
     ws.onopen = () => ws.send(JSON.stringify({ type: "watch", watch: "w", names: [name] }));
-    ws.onmessage = (e) => {
-      const t = performance.now();
-      const m = JSON.parse(e.data);
-      if (m.type === "change") arrivals.record(w, m.version, t);
-      else if (m.type === "synced") {
-        w.synced = true;
-        clearTimeout(timer);
-        ok(w);
-      } else if (m.type !== "snapshot") w.other.push(m);
+    const opened = () => {
+      clearTimeout(timer);
+      ok(w);
     };
+    ws.onmessage = (e) => onWatchMessage(w, JSON.parse(e.data), performance.now(), arrivals, opened);
     ws.onerror = () => (w.error = true);
     ws.onclose = (e) => {
       w.closed = { code: e.code, reason: e.reason };
@@ -81,29 +87,11 @@ export function openSse(base, name, arrivals) {
       try {
         const r = await fetch(`${base}/v1/watch?name=${encodeURIComponent(name)}`, { signal: controller.signal });
         if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`);
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          const t = performance.now();
-          buf += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buf.indexOf("\n\n")) >= 0) {
-            const frame = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            const data = frame.split("\n").find((l) => l.startsWith("data: "));
-            if (!data) continue; // keep-alive comment
-            const m = JSON.parse(data.slice(6));
-            if (m.type === "change") arrivals.record(w, m.version, t);
-            else if (m.type === "synced") {
-              w.synced = true;
-              clearTimeout(timer);
-              ok(w);
-            } else if (m.type !== "snapshot") w.other.push(m);
-          }
-        }
+        const opened = () => {
+          clearTimeout(timer);
+          ok(w);
+        };
+        await readEventStream(r.body, (m, t) => onWatchMessage(w, m, t, arrivals, opened));
         w.closed = { reason: "stream ended by the server" };
       } catch (e) {
         w.closed = { reason: controller.signal.aborted ? "aborted by the client" : String(e) };

@@ -5,6 +5,28 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** Reads an event-stream body to its end: `onMessage(message, t)` for each `data:` frame (its
+ *  JSON parsed), `t` the `performance.now()` at which its chunk arrived; keep-alive comments are
+ *  skipped. Shared by these clients and the benchmarks' watchers (bench/watchers.mjs). */
+export async function readEventStream(body, onMessage) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const t = performance.now();
+    buf += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buf.indexOf("\n\n")) >= 0) {
+      const frame = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const data = frame.split("\n").find((l) => l.startsWith("data: "));
+      if (data) onMessage(JSON.parse(data.slice(6)), t);
+    }
+  }
+}
+
 /** One WebSocket session; `url()` is re-read on every reconnect (the port may change).
  *  `protocols`: subprotocols to offer, e.g. `["registry", "bearer.<token>"]`. */
 export class WsSession {
@@ -134,28 +156,14 @@ export class SseWatch {
         const r = await fetch(`${this.url()}/v1/watch?${this.query}`, { headers, signal: this.controller.signal });
         if (r.status !== 200) throw new Error(`SSE ${r.status}`);
         this.opens++;
-        const reader = r.body.getReader();
-        const decoder = new TextDecoder();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += decoder.decode(value, { stream: true });
-          let end;
-          while ((end = buf.indexOf("\n\n")) >= 0) {
-            const frame = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            const data = frame.split("\n").find((l) => l.startsWith("data: "));
-            if (!data) continue;
-            const m = JSON.parse(data.slice(6));
-            this.messages.push(m);
-            if (m.type === "change") {
-              if (this.last !== null && m.version <= this.last) throw new Error(`duplicate ${m.version}`);
-              this.changes.push({ version: m.version, ops: m.ops });
-            }
-            if (m.version !== undefined) this.last = Math.max(this.last ?? 0, m.version);
+        await readEventStream(r.body, (m) => {
+          this.messages.push(m);
+          if (m.type === "change") {
+            if (this.last !== null && m.version <= this.last) throw new Error(`duplicate ${m.version}`);
+            this.changes.push({ version: m.version, ops: m.ops });
           }
-        }
+          if (m.version !== undefined) this.last = Math.max(this.last ?? 0, m.version);
+        });
       } catch (e) {
         if (String(e).includes("duplicate")) throw e;
       }
