@@ -1,11 +1,14 @@
-// The registry page: lists the registers of one registry and keeps them live through the web
-// client (one long poll for the whole registry).
+// The dashboard's shell: registry picker, access token, connection status, and the views
+// (entries.js, detail.js, history.js), which all receive one context (context.js).
+import { makeContext } from "./context.js";
+import { mountEntries } from "./entries.js";
+import { mountDetail } from "./detail.js";
+import { mountHistory } from "./history.js";
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
 const registry = params.get("registry") || "default";
 $("#registry").value = registry;
-document.querySelectorAll(".origin").forEach((e) => (e.textContent = registryUrl(registry)));
 
 function registryUrl(name) {
   return name === "default" ? location.origin : `${location.origin}/r/${encodeURIComponent(name)}`;
@@ -15,45 +18,6 @@ function setStatus(text, kind) {
   const s = $("#status");
   s.textContent = text;
   s.className = `status ${kind || ""}`;
-}
-
-const rows = new Map();
-
-function render({ registers, version }) {
-  const body = $("#registers tbody");
-  const names = Object.keys(registers).sort();
-  for (const [name, row] of rows) {
-    if (!(name in registers)) {
-      row.remove();
-      rows.delete(name);
-    }
-  }
-  let before = null;
-  for (const name of names.reverse()) {
-    const reg = registers[name];
-    const value = JSON.stringify(reg.value);
-    const meta = reg.metadata ? JSON.stringify(reg.metadata) : "";
-    let row = rows.get(name);
-    if (!row) {
-      row = document.createElement("tr");
-      row.dataset.name = name;
-      row.innerHTML = '<td class="name"></td><td class="value"></td><td class="meta"></td>';
-      row.cells[0].textContent = name;
-      rows.set(name, row);
-    }
-    if (row.cells[1].textContent !== value || row.cells[2].textContent !== meta) {
-      row.cells[1].textContent = value;
-      row.cells[2].textContent = meta;
-      row.classList.remove("changed");
-      void row.offsetWidth;
-      row.classList.add("changed");
-    }
-    body.insertBefore(row, before);
-    before = row;
-  }
-  $("#empty").hidden = names.length > 0;
-  $("#version").textContent = version ?? "–";
-  setStatus("live", "live");
 }
 
 // Access tokens (docs/security.md): when the API answers 401 the page asks for one and keeps
@@ -99,6 +63,15 @@ async function accessToken(base) {
   }
 }
 
+/** Shows one of the views ("entries" or "history"). */
+function showView(name) {
+  for (const tab of document.querySelectorAll("nav.views button")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+  }
+  $("#entries-view").hidden = name !== "entries";
+  $("#history-view").hidden = name !== "history";
+}
+
 async function main() {
   // The npm package's browser entry (www/pkg is a copy of it, scripts/build.sh); imported here so
   // that a wasm that fails to load shows as an error on the page.
@@ -106,8 +79,15 @@ async function main() {
   const base = registryUrl(registry);
   const token = await accessToken(base);
   const client = new RegistryClient(base, token ? { token } : undefined);
-  const all = client.consumeAll();
-  all.subscribe(render);
+  const ctx = makeContext({ client, registry, base, token });
+  ctx.on("status", (s) => setStatus(s, s));
+  ctx.on("history", () => showView("history"));
+  for (const tab of document.querySelectorAll("nav.views button")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  mountEntries($("#entries"), ctx);
+  mountDetail($("#detail"), ctx);
+  mountHistory($("#history-view"), ctx);
   window.addEventListener("pagehide", () => client.close());
 }
 
