@@ -4,6 +4,7 @@ import { makeContext } from "./context.js";
 import { mountEntries } from "./entries.js";
 import { mountDetail } from "./detail.js";
 import { mountHistory } from "./history.js";
+import { trackStatus } from "./status.js";
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -14,10 +15,28 @@ function registryUrl(name) {
   return name === "default" ? location.origin : `${location.origin}/r/${encodeURIComponent(name)}`;
 }
 
+/** What each connection state means, for the status pill's tooltip. */
+const STATUS_TITLES = {
+  connecting: "opening the connection",
+  live: "live over a WebSocket",
+  "long-poll": "live over HTTP long polls (the WebSocket could not be opened)",
+  reconnecting: "connection lost; reconnecting",
+  offline: "the browser is offline",
+  closed: "the connection is closed",
+};
+
 function setStatus(text, kind) {
   const s = $("#status");
   s.textContent = text;
+  s.title = STATUS_TITLES[text] ?? text;
   s.className = `status ${kind || ""}`;
+}
+
+/** Shows the registry version the page has seen (header and footer). */
+function setVersion(v) {
+  const text = v == null ? "–" : String(v);
+  $("#version").textContent = text;
+  $("#head-version").textContent = v == null ? "" : `v${text}`;
 }
 
 // Access tokens (docs/security.md): when the API answers 401 the page asks for one and keeps
@@ -81,6 +100,11 @@ async function main() {
   const client = new RegistryClient(base, token ? { token } : undefined);
   const ctx = makeContext({ client, registry, base, token });
   ctx.on("status", (s) => setStatus(s, s));
+  ctx.on("version", setVersion);
+  const probe = async () => (await fetch(`${base}/v1/health`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).ok;
+  const status = trackStatus(client, (s) => ctx.emit("status", s), { probe });
+  ctx.on("stream-error", () => status.streamFailed());
+  ctx.on("version", () => status.streamAlive());
   ctx.on("history", () => showView("history"));
   for (const tab of document.querySelectorAll("nav.views button")) {
     tab.addEventListener("click", () => showView(tab.dataset.view));
@@ -88,7 +112,10 @@ async function main() {
   mountEntries($("#entries"), ctx);
   mountDetail($("#detail"), ctx);
   mountHistory($("#history-view"), ctx);
-  window.addEventListener("pagehide", () => client.close());
+  window.addEventListener("pagehide", () => {
+    status.stop();
+    client.close();
+  });
 }
 
 main().catch((e) => {

@@ -20,7 +20,10 @@ export class ApiError extends Error {
  *   JSON (null for an empty body), rejects with an `ApiError`.
  * - `emit(event, data)` / `on(event, cb)` (returns the unsubscribe function). Events:
  *   `"select"` (an entry id, or null): the entries view marks it, the detail view shows it;
- *   `"history"` (an entry id, or null for the whole registry): the history view opens on it.
+ *   `"history"` (an entry id, or null for the whole registry): the history view opens on it;
+ *   `"status"` (a connection state, www/status.js): the header shows it; `"version"` (the
+ *   registry version the entries view has reached): the header shows it; `"stream-error"`
+ *   (an error that ended the entries view's watch): the status says "reconnecting".
  */
 export function makeContext({ client, registry, base, token }) {
   const listeners = new Map();

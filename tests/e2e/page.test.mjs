@@ -32,19 +32,18 @@ test("the page lists registers and updates values in place", async () => {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${worker.url}/?registry=page`);
-  const row = page.locator('tr[data-name="kitchen:temp"]');
+  const row = page.locator('.row[data-id="kitchen:temp"]');
   await row.waitFor({ timeout: 15_000 });
-  assert.equal(await row.locator("td.value").textContent(), "21.5");
-  assert.equal(await row.locator("td.meta").textContent(), '{"unit":"C"}');
+  assert.equal(await row.locator(".value").textContent(), "21.5");
   assert.equal(await page.locator("#status").textContent(), "live");
   assert.ok(await page.locator("#open-access").isVisible(), "open mode is said on the page");
   assert.ok(await page.locator("#token-form").isHidden());
 
   await http("PUT", `${base}/provider`, { registers: { "kitchen:temp": { value: 22, metadata: { unit: "C" }, ttl: "60s" }, "hall:lamp": { value: true, ttl: "1s" } } });
-  await page.waitForFunction(() => document.querySelector('tr[data-name="kitchen:temp"] td.value')?.textContent === "22", null, { timeout: 5_000 });
-  await page.locator('tr[data-name="hall:lamp"]').waitFor({ timeout: 5_000 });
-  // hall:lamp expires after 1 s and disappears from the page.
-  await page.locator('tr[data-name="hall:lamp"]').waitFor({ state: "detached", timeout: 5_000 });
+  await page.waitForFunction(() => document.querySelector('.row[data-id="kitchen:temp"] .value')?.textContent === "22", null, { timeout: 5_000 });
+  await page.locator('.row[data-id="hall:lamp"]').waitFor({ timeout: 5_000 });
+  // hall:lamp expires after 1 s, is marked removed, then disappears from the page.
+  await page.locator('.row[data-id="hall:lamp"]').waitFor({ state: "detached", timeout: 8_000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -70,12 +69,12 @@ test("with tokens: the page asks for one on 401, keeps it for the tab and shows 
   await page.fill("#token", TOKENS[0].token);
   await page.click('#token-form button[type="submit"]');
   await page.waitForFunction(() => document.querySelector("#status")?.textContent === "live", null, { timeout: 15_000 });
-  const cell = page.locator('tr[data-name="hall:lamp"] td.value');
+  const cell = page.locator('.row[data-id="hall:lamp"] .value');
   await cell.waitFor({ timeout: 5_000 });
   assert.equal(await cell.textContent(), "1");
   // Live over the token-carrying WebSocket.
   assert.equal((await publish(2)).status, 204);
-  await page.waitForFunction(() => document.querySelector('tr[data-name="hall:lamp"] td.value')?.textContent === "2", null, { timeout: 5_000 });
+  await page.waitForFunction(() => document.querySelector('.row[data-id="hall:lamp"] .value')?.textContent === "2", null, { timeout: 5_000 });
   assert.ok(await page.locator("#open-access").isHidden(), "no open-access note when tokens are set");
   // The live update came over Chromium's WebSocket (token as subprotocol), not a fallback.
   assert.equal(sockets.length, 1);
@@ -86,7 +85,7 @@ test("with tokens: the page asks for one on 401, keeps it for the tab and shows 
   await page.reload();
   await page.waitForFunction(() => document.querySelector("#status")?.textContent === "live", null, { timeout: 15_000 });
   assert.ok(await form.isHidden());
-  await page.locator('tr[data-name="hall:lamp"]').waitFor({ timeout: 5_000 });
+  await page.locator('.row[data-id="hall:lamp"]').waitFor({ timeout: 5_000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
