@@ -20,8 +20,8 @@ export function segments(id) {
 /**
  * One entry as shown: `entry` (the registry's entry), `changedAt` (page time of its last
  * value change, for the highlight), `removedAt` (page time it was removed, or null),
- * `expiresAt` (Unix ms, or null: no TTL), `keptAlive` (seen outliving an expiry: its provider
- * refreshes it).
+ * `expiresAt` (Unix ms, or null: no TTL), `keptAlive` (seen published again, or outliving an
+ * expiry: a provider keeps it alive).
  */
 function item(entry, now, wall) {
   return { entry, changedAt: now, removedAt: null, expiresAt: expiryOf(entry, wall), keptAlive: false };
@@ -90,6 +90,8 @@ export class EntriesModel {
       const same = JSON.stringify(it.entry.data) === JSON.stringify(entry.data)
         && JSON.stringify(it.entry.meta) === JSON.stringify(entry.meta);
       if (!same) it.changedAt = now;
+      // Published again (a new version of a live entry with a TTL): someone keeps it alive.
+      if (it.entry.version !== entry.version && it.expiresAt !== null) it.keptAlive = true;
       it.entry = entry;
       it.expiresAt = expiryOf(entry, wall);
     }

@@ -86,10 +86,13 @@ export function mountEntries(el, ctx) {
 
   function drawRow(rowEl, row, fresh) {
     const it = row.id ? model.items.get(row.id) : null;
-    if (fresh || rowEl.dataset.key !== `${row.kind}:${row.id ?? row.path}`) {
-      rowEl.dataset.key = `${row.kind}:${row.id ?? row.path}`;
+    if (!rowEl.firstChild) {
       rowEl.innerHTML = '<span class="caret" aria-hidden="true"></span><span class="name"></span>'
         + '<span class="count"></span><span class="kind"></span><span class="value"></span><span class="ttl"></span>';
+    }
+    const key = `${row.kind}:${row.id ?? row.path}`;
+    if (fresh || rowEl.dataset.key !== key) {
+      rowEl.dataset.key = key;
       rowEl.lastDrawnChange = it?.changedAt ?? 0;
       fresh = true;
     }
@@ -133,7 +136,7 @@ export function mountEntries(el, ctx) {
     }
     ttlEl.textContent = `${t.keptAlive ? "↻ " : ""}${formatLeft(t.left)}`;
     ttlEl.title = t.keptAlive
-      ? "time to live; its provider keeps refreshing it"
+      ? "time to live; its provider keeps it alive (seen publishing it again)"
       : "time to live; no refresh seen yet (it is removed when this reaches 0 unless its provider publishes it again)";
     ttlEl.className = `ttl${t.keptAlive ? " kept" : ""}`;
   }

@@ -57,7 +57,9 @@ test("entries: every kind listed in a tree with counts; values update in place w
   assert.equal(await page.textContent("#status"), "live");
   assert.match(await page.textContent("#head-version"), /^v\d+$/);
   await page.locator('.row[data-id="kitchen.temp"] .ttl').waitFor();
-  assert.match(await page.textContent('.row[data-id="kitchen.temp"] .ttl'), /^(59m|1h) /);
+  // Published again with a TTL: its provider keeps it alive (↻), and it counts down from 1 h.
+  assert.match(await page.textContent('.row[data-id="kitchen.temp"] .ttl'), /^↻ (59m|1h) /);
+  assert.match(await page.textContent('.row[data-id="hall:lamp"] .ttl'), /^(59m|1h) /);
   await sleep(1100); // the highlight fades
   await screenshot(page, "entries-tree");
   assert.deepEqual(page.errors, []);
