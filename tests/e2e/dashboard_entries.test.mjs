@@ -194,6 +194,54 @@ test("entries: usable at phone width (390 × 844)", async () => {
   await page.close();
 });
 
+test("status: follows client.onStatus when the package has it; else transport, network and a health probe", async () => {
+  const page = await openDashboard(browser, worker.url, "status", { width: 800, height: 600 });
+  await page.waitForFunction(() => document.querySelector("#status")?.textContent === "live", null, { timeout: 15_000 });
+  const seen = await page.evaluate(async () => {
+    const { trackStatus } = await import("/status.js");
+    const out = {};
+    // A client with its own status (the package's status API): shown as it reports it.
+    const listeners = new Set();
+    const native = { status: "connecting", transport: "websocket", closed: false,
+      onStatus(cb) { listeners.add(cb); return () => listeners.delete(cb); } };
+    const a = [];
+    const ta = trackStatus(native, (s) => a.push(s), { probe: async () => false, probeMs: 20 });
+    for (const s of ["live", "reconnecting", "live", "long-poll", "offline", "closed"]) {
+      native.status = s;
+      for (const cb of listeners) cb(s);
+    }
+    await new Promise((r) => setTimeout(r, 100)); // the probe is not used with onStatus
+    ta.stop();
+    out.native = a;
+    out.unsubscribed = listeners.size === 0;
+    // An older client: transport, then a failing health probe (reconnecting), then back.
+    const old = { transport: "connecting", closed: false };
+    let up = true;
+    const b = [];
+    const tb = trackStatus(old, (s) => b.push(s), { probe: async () => up, probeMs: 30 });
+    old.transport = "websocket";
+    await new Promise((r) => setTimeout(r, 300));
+    up = false;
+    await new Promise((r) => setTimeout(r, 300));
+    up = true;
+    await new Promise((r) => setTimeout(r, 300));
+    old.transport = "long-poll";
+    await new Promise((r) => setTimeout(r, 300));
+    tb.streamFailed();
+    tb.streamAlive();
+    old.closed = true;
+    await new Promise((r) => setTimeout(r, 300));
+    tb.stop();
+    out.fallback = b;
+    return out;
+  });
+  assert.deepEqual(seen.native, ["connecting", "live", "reconnecting", "live", "long-poll", "offline", "closed"]);
+  assert.ok(seen.unsubscribed);
+  assert.deepEqual(seen.fallback, ["connecting", "live", "reconnecting", "live", "long-poll", "reconnecting", "long-poll", "closed"]);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("entries: reconnects after the worker restarts (status leaves live, then returns)", async () => {
   await publish("restart", { "a:b": { value: 1, ttl: "1h" } });
   const page = await openDashboard(browser, worker.url, "restart", { width: 1100, height: 640 });
