@@ -84,6 +84,7 @@ export class EntriesModel {
     }
     if (it.removedAt !== null) {
       this.items.set(entry.id, item(entry, now, wall));
+      this.cache = null; // counts change
       return false;
     }
     if (it.entry.version !== entry.version || it.entry.data !== entry.data) {
@@ -101,7 +102,10 @@ export class EntriesModel {
   /** Marks an entry removed (it vanishes after `REMOVED_MS`, see `sweep`). */
   remove(id, now) {
     const it = this.items.get(id);
-    if (it && it.removedAt === null) it.removedAt = now;
+    if (it && it.removedAt === null) {
+      it.removedAt = now;
+      this.cache = null; // counts change
+    }
   }
 
   /** Drops the entries removed more than `REMOVED_MS` ago; returns whether any was. */

@@ -59,6 +59,7 @@ const TEMPLATE = `
   <p class="counts" aria-live="polite"><span class="count-total">0</span> entries
     <span class="count-query"></span> · <span class="count-shown">0</span> shown</p>
   <div class="entries-rows"></div>
+  <p class="no-match" hidden>No entry matches the query (yet: the result stays live).</p>
   <p class="empty" hidden>No entries. Publish a register with
     <code>curl -X PUT <span class="origin"></span>/provider -d '{"registers":{"demo":{"value":1,"ttl":"60s"}}}'</code></p>`;
 
@@ -146,6 +147,7 @@ export function mountEntries(el, ctx) {
     q(".count-query").textContent = query.length ? `matching ${query.join(" ")}` : "";
     q(".count-shown").textContent = String(model.shown ?? 0);
     q(".empty").hidden = model.items.size > 0 || query.length > 0;
+    q(".no-match").hidden = model.items.size > 0 || query.length === 0;
   }
 
   function relayout() {
@@ -172,7 +174,6 @@ export function mountEntries(el, ctx) {
         model.reset(item.entries, item.version);
         model.cache = null;
       }
-      if (item.ops?.some((op) => !op.entry)) model.cache = null;
     }
     if (model.structural || !model.cache) relayout();
     else {

@@ -144,6 +144,11 @@ test("entries: the query box — valid, invalid (explained inline), and live", a
   await publish("query", { "kitchen:lamp": { value: false, metadata: { room: "hall" }, ttl: "1h" } });
   await page.waitForSelector('.row.removed[data-id="kitchen:lamp"]', { timeout: 5_000 });
   await page.waitForSelector('.row[data-id="kitchen:lamp"]', { state: "detached", timeout: 6_000 });
+  // A valid query that matches nothing says so.
+  await page.fill(".query", ".id=nothing-here");
+  await page.press(".query", "Enter");
+  await page.locator(".no-match").waitFor({ state: "visible", timeout: 5_000 });
+  assert.equal(await page.textContent(".count-total"), "0");
   // Back to everything.
   await page.click(".query-clear");
   await page.waitForFunction(() => document.querySelector(".count-total")?.textContent === "6", null, { timeout: 5_000 });
