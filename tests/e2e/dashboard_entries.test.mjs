@@ -247,6 +247,40 @@ test("status: follows client.onStatus when the package has it; else transport, n
   await page.close();
 });
 
+test("entries: without WebSockets the page says long-poll and stays live over HTTP", async () => {
+  await publish("poll", { "hall:lamp": { value: 1, ttl: "1h" } });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(e.message));
+  // A network where no WebSocket can be opened (e.g. a proxy that refuses upgrades).
+  await page.addInitScript(() => {
+    window.WebSocket = class extends EventTarget {
+      constructor(url) {
+        super();
+        this.url = url;
+        this.readyState = 3;
+        setTimeout(() => {
+          this.dispatchEvent(new Event("error"));
+          this.onerror?.(new Event("error"));
+          const close = new CloseEvent("close", { code: 1006 });
+          this.dispatchEvent(close);
+          this.onclose?.(close);
+        }, 10);
+      }
+      send() {}
+      close() {}
+    };
+  });
+  await page.goto(`${worker.url}/?registry=poll`);
+  await waitValue(page, "hall:lamp", "1", 15_000);
+  await page.waitForFunction(() => document.querySelector("#status")?.textContent === "long-poll", null, { timeout: 10_000 });
+  await publish("poll", { "hall:lamp": { value: 2, ttl: "1h" } });
+  await waitValue(page, "hall:lamp", "2", 10_000);
+  assert.equal(await page.textContent("#status"), "long-poll");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("entries: reconnects after the worker restarts (status leaves live, then returns)", async () => {
   await publish("restart", { "a:b": { value: 1, ttl: "1h" } });
   const page = await openDashboard(browser, worker.url, "restart", { width: 1100, height: 640 });
