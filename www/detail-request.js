@@ -67,7 +67,7 @@ export async function sendRequest(ctx, name, value, list, signal) {
     const wait = rec.status === "pending" ? PENDING_WAIT : DELIVERED_WAIT;
     let next;
     try {
-      next = await ctx.api("GET", `/v1/requests/${rec.request}?wait=${wait}`);
+      next = await ctx.api("GET", `/v1/requests/${rec.request}?wait=${wait}`, undefined, { signal });
       failures = 0;
       item.querySelector(".error").hidden = true;
     } catch (e) {

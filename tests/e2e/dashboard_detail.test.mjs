@@ -163,6 +163,12 @@ test("a register's change request: its life on the page; accepted changes the va
   await editor.fill("2");
   await page.locator("#detail .send").click();
   await older.locator('.step[data-status="superseded"]').waitFor({ timeout: 5_000 });
+  // Leaving the entry stops following the newer (still pending) request: its held read is aborted.
+  const newer = await page.locator("#detail li.request").first().getAttribute("data-request");
+  const aborted = page.waitForEvent("requestfailed", { predicate: (r) => r.url().includes(`/v1/requests/${newer}?`), timeout: 5_000 });
+  await page.locator("#detail button.close").click();
+  await aborted;
+  await page.locator("#detail .placeholder").waitFor({ state: "visible", timeout: 5_000 });
   assert.deepEqual(page.errors, []);
   await page.close();
 });
