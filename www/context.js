@@ -16,8 +16,8 @@ export class ApiError extends Error {
  *
  * - `client`: the page's one `RegistryClient`; `registry`: its name; `base`: its URL; `token`: the
  *   access token or null.
- * - `api(method, path, body?)`: `fetch(base + path)` with the token; resolves with the parsed
- *   JSON (null for an empty body), rejects with an `ApiError`.
+ * - `api(method, path, body?, {signal}?)`: `fetch(base + path)` with the token; resolves with the
+ *   parsed JSON (null for an empty body), rejects with an `ApiError` (or the signal's abort).
  * - `emit(event, data)` / `on(event, cb)` (returns the unsubscribe function). Events:
  *   `"select"` (an entry id, or null): the entries view marks it, the detail view shows it;
  *   `"history"` (an entry id, or null for the whole registry): the history view opens on it;
@@ -32,10 +32,10 @@ export function makeContext({ client, registry, base, token }) {
     registry,
     base,
     token,
-    async api(method, path, body) {
+    async api(method, path, body, { signal } = {}) {
       const headers = {};
       if (token) headers.authorization = `Bearer ${token}`;
-      const init = { method, headers };
+      const init = { method, headers, signal };
       if (body !== undefined) {
         headers["content-type"] = "application/json";
         init.body = JSON.stringify(body);
