@@ -129,6 +129,7 @@ export class EntrySource {
       if (this.next.chain !== undefined) {
         let version;
         try {
+          if (this.next.chain < this.oldest) throw Object.assign(new Error("folded"), { status: 410 });
           version = await this.load(this.next.chain);
         } catch (e) {
           if (!isFolded(e)) throw e;

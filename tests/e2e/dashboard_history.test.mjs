@@ -96,6 +96,7 @@ test("the timeline lists versions with actor and operation counts, pages older o
   assert.deepEqual([beforeJson.data, afterJson.data], [{ port: 88 }, { port: 89 }]);
   assert.deepEqual(await op.locator(".hist-after mark").allTextContents(), ["89", "10"], "the port and the version changed");
   assert.ok(await row(page, 10).evaluate((li) => li.classList.contains("selected")));
+  await page.evaluate(() => scrollTo(0, 0));
   await screenshot(page, "history");
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -274,4 +275,44 @@ test("at phone width (390 × 844) the history view fits and works", async () => 
   await screenshot(page, "history-phone");
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test("with retention, versions folded away are said to be gone (timeline and an entry's history), not errors", async () => {
+  const kept = new Worker({ vars: { RETENTION_VERSIONS: "5" } });
+  await kept.start();
+  try {
+    const url = `${kept.url}/r/hist-retention`;
+    // Folding happens at checkpoint boundaries (every 256 versions): 530 versions fold 1–512.
+    for (let i = 1; i <= 530; i++) {
+      const r = await http("PUT", `${url}/v1/entries/svc:web`, { kind: "svc", data: { n: i } });
+      assert.ok(r.status === 200 || r.status === 201, r.text);
+    }
+    const { oldest, head } = (await http("GET", `${url}/v1/versions?limit=1`)).json;
+    assert.equal(head, 530);
+    assert.ok(oldest > 1, `some versions were folded (oldest ${oldest})`);
+    const page = await openDashboard(browser, kept.url, "hist-retention");
+    await page.goto(`${kept.url}/?registry=hist-retention#history`);
+    const note = page.locator("#history-view .hist-note");
+    while (!(await page.locator("#history-view .hist-older").isHidden())) {
+      await page.locator("#history-view .hist-list li").first().waitFor({ timeout: 15_000 });
+      if (await page.locator("#history-view .hist-older").isHidden()) break;
+      await page.click("#history-view .hist-older");
+      await page.waitForTimeout(200);
+    }
+    await page.waitForFunction(() => /folded by retention/.test(document.querySelector("#history-view .hist-note")?.textContent), null, { timeout: 10_000 });
+    assert.equal(await note.textContent(), `Versions before v${oldest} were folded by retention: they are no longer kept.`);
+    const shown = await listed(page);
+    assert.equal(shown.length, head - oldest + 1);
+    assert.equal(shown.at(-1), oldest);
+    // The entry's history stops at the same edge, with the same kind of sentence.
+    await page.fill("#history-view .hist-entry", "svc:web");
+    await page.press("#history-view .hist-entry", "Enter");
+    await page.waitForFunction(() => /folded by retention/.test(document.querySelector("#history-view .hist-note")?.textContent)
+      && document.querySelector("#history-view .hist-title")?.textContent === "History of svc:web", null, { timeout: 10_000 });
+    assert.equal((await listed(page)).at(-1), oldest);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    await kept.dispose();
+  }
 });
