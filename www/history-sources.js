@@ -12,16 +12,23 @@ export const SCAN = 200;
 /** True for the registry's "folded by retention" answer. */
 export const isFolded = (e) => e?.status === 410 || e?.code === "version_folded";
 
-/** Reads versions with their changesets, each once (a version never changes). */
+/** Versions with their changesets kept by `versionLoader` (the most recently read). */
+const CACHED = 500;
+
+/** Reads versions with their changesets, each once while cached (a version never changes). */
 export function versionLoader(client) {
   const cache = new Map();
   return (v) => {
-    if (!cache.has(v)) {
-      const p = client.version(v);
+    let p = cache.get(v);
+    if (p) {
+      cache.delete(v);
+    } else {
+      p = client.version(v);
       p.catch(() => cache.delete(v));
-      cache.set(v, p);
     }
-    return cache.get(v);
+    cache.set(v, p);
+    if (cache.size > CACHED) cache.delete(cache.keys().next().value);
+    return p;
   };
 }
 

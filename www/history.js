@@ -101,7 +101,7 @@ export function mountHistory(el, ctx) {
       if (input) input.checked = true;
     }
     const older = $(".hist-older");
-    older.hidden = !source || source.done;
+    older.hidden = !source || !ready || source.done;
     older.textContent = source?.olderLabel ?? "Older versions";
     $(".hist-note").textContent = source?.note ?? "";
     markSelected();

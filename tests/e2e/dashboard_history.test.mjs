@@ -263,7 +263,16 @@ test("at phone width (390 × 844) the history view fits and works", async () => 
   await put(reg, "kitchen:lamp", { on: false }, "device");
   await put(reg, "kitchen:lamp", { on: true }, "device");
   await put(reg, "hall:sensor", { temp: 21.5, unit: "C" }, "device");
-  const page = await openHistory(reg, undefined, { width: 390, height: 844 });
+  // Opened by the History tab (no hash yet): it loads, and the hash follows the view.
+  const page = await openDashboard(browser, worker.url, reg, { width: 390, height: 844 });
+  await page.locator("#status.live").waitFor({ timeout: 15_000 });
+  assert.ok(await page.locator("#history-view").isHidden());
+  await page.click('nav.views button[data-view="history"]');
+  await row(page, 3).waitFor({ timeout: 10_000 });
+  assert.equal(await page.evaluate(() => location.hash), "#history");
+  await page.click('nav.views button[data-view="entries"]');
+  await page.waitForFunction(() => location.hash === "");
+  await page.click('nav.views button[data-view="history"]');
   await row(page, 2).locator(".hist-v").click();
   await page.locator('#history-view .hist-detail .hist-op[data-id="kitchen:lamp"]').waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
