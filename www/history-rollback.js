@@ -64,6 +64,9 @@ export function confirmRollback(dialog, client, target, onDone) {
         "Nothing was rolled back: review the new changes before rolling back.";
       review.hidden = false;
       review.focus();
+    } else if (e?.status === 403) {
+      error.textContent = "This token may not roll back the registry: a rollback concerns every entry, so it needs " +
+        `an admin token without prefixes. Nothing was rolled back. (${e.message})`;
     } else if (e?.status === 410 || e?.code === "version_folded") {
       error.textContent = `Version ${target} was folded by retention: it can no longer be restored. (${e.message})`;
     } else {

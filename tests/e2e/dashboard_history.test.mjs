@@ -325,3 +325,42 @@ test("with retention, versions folded away are said to be gone (timeline and an 
     await kept.dispose();
   }
 });
+
+test("with tokens: versions carry the writer's name, and a token that may not roll back is told so", async () => {
+  const tokens = [
+    { name: "panel", token: "hist-panel-0123456789", role: "consumer" },
+    { name: "ops", token: "hist-admin-0123456789", role: "admin" },
+  ];
+  const locked = new Worker({ vars: { REGISTRY_TOKENS: JSON.stringify(tokens) }, readyStatuses: [401] });
+  await locked.start();
+  try {
+    const url = `${locked.url}/r/hist-locked`;
+    const admin = { authorization: `Bearer ${tokens[1].token}` };
+    for (const port of [1, 2]) {
+      const r = await http("PUT", `${url}/v1/entries/svc:web`, { kind: "svc", data: { port } }, admin);
+      assert.ok(r.status === 200 || r.status === 201, r.text);
+    }
+    const page = await openDashboard(browser, locked.url, "hist-locked");
+    await page.goto(`${locked.url}/?registry=hist-locked#history`);
+    await page.locator("#token-form").waitFor({ state: "visible", timeout: 15_000 });
+    await page.fill("#token", tokens[0].token);
+    await page.press("#token", "Enter");
+    await row(page, 2).waitFor({ timeout: 15_000 });
+    assert.equal(await row(page, 2).locator(".hist-actor").textContent(), "ops");
+    await row(page, 1).locator(".hist-rollback").click();
+    await page.waitForFunction(() => !document.querySelector("#history-view .hist-dlg-confirm").disabled, null, { timeout: 10_000 });
+    await page.click("#history-view .hist-dlg-confirm");
+    const error = page.locator("#history-view .hist-dlg-error");
+    await error.waitFor({ state: "visible", timeout: 10_000 });
+    assert.match(await error.textContent(), /^This token may not roll back the registry: .*Nothing was rolled back/);
+    const after = await http("GET", `${url}/v1/entries/svc:web`, undefined, admin);
+    assert.deepEqual([after.json.data, after.json.version], [{ port: 2 }, 2], "nothing written");
+    // Chromium logs refused requests as console errors: the shell's first try without a
+    // token (401) and the rollback (403) are expected here; nothing else.
+    assert.deepEqual(page.errors.filter((e) => !/status of (401 \(Unauthorized|403 \(Forbidden)\)/.test(e)), []);
+    assert.ok(page.errors.some((e) => /403/.test(e)), "the refused rollback was sent");
+    await page.close();
+  } finally {
+    await locked.dispose();
+  }
+});
