@@ -35,16 +35,23 @@ export function jsonHtml(value, other, indent = "") {
 /** The words shown for an operation. */
 const OP_LABEL = { create: "created", update: "updated", delete: "deleted" };
 
+/** Operations drawn at most for one changeset (a rollback may restore thousands). */
+export const SHOWN_OPS = 200;
+
 /**
  * Renders a changeset (`[{op, id, entry?, before?}]`) into `el`: one block per operation with
- * the entry before and after. `empty`: the sentence shown when there is no operation.
+ * the entry before and after, the first SHOWN_OPS of them (the rest counted in a sentence).
+ * `empty`: the sentence shown when there is no operation.
  */
 export function renderChangeset(el, changeset, empty = "No changes.") {
   if (changeset.length === 0) {
     el.innerHTML = `<p class="hist-empty">${esc(empty)}</p>`;
     return;
   }
+  const more = changeset.length - SHOWN_OPS;
+  const tail = more > 0 ? `<p class="hist-more">… and ${more} more operation${more === 1 ? "" : "s"} (not drawn).</p>` : "";
   el.innerHTML = changeset
+    .slice(0, SHOWN_OPS)
     .map((op) => {
       const before = op.before === undefined || op.before === null
         ? '<p class="hist-none">(did not exist)</p>'
@@ -60,7 +67,7 @@ export function renderChangeset(el, changeset, empty = "No changes.") {
         </div>
       </article>`;
     })
-    .join("");
+    .join("") + tail;
 }
 
 /** `{create, update, delete}` counts of a changeset. */

@@ -133,6 +133,16 @@ test("a diff between two versions picked in the timeline", async () => {
   await diffBtn.click();
   await page.waitForFunction(() => document.querySelector("#history-view .hist-detail h3")?.textContent === "Diff v5 → v2");
   await page.locator('#history-view .hist-detail .hist-op[data-id="svc:c"][data-op="delete"]').waitFor({ timeout: 10_000 });
+  // A large changeset: the first 200 operations are drawn, the rest counted.
+  const ops = Array.from({ length: 205 }, (_, i) => ({ op: "create", id: `bulk:${String(i).padStart(3, "0")}`, kind: "svc", data: { i } }));
+  const tx = await http("POST", `${base(reg)}/v1/tx`, { ops });
+  assert.equal(tx.status, 200, tx.text);
+  await row(page, 6).waitFor({ timeout: 10_000 });
+  assert.equal(await row(page, 6).locator(".hist-counts").getAttribute("aria-label"), "205 created, 0 updated, 0 deleted");
+  await row(page, 6).locator(".hist-v").click();
+  await page.locator("#history-view .hist-detail .hist-more").waitFor();
+  assert.equal(await page.locator("#history-view .hist-detail .hist-op").count(), 200);
+  assert.equal(await page.locator("#history-view .hist-detail .hist-more").textContent(), "… and 5 more operations (not drawn).");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
