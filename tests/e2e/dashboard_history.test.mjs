@@ -61,6 +61,7 @@ test("the timeline lists versions with actor and operation counts, pages older o
 
   const page = await openHistory(reg);
   assert.ok(await page.locator("#history-view").isVisible());
+  assert.ok(await page.locator("#entries-view").isHidden(), "the entries view gives way to the history");
   assert.equal(await page.locator('nav.views button[data-view="history"]').getAttribute("aria-selected"), "true");
   assert.deepEqual(await listed(page), Array.from({ length: 20 }, (_, i) => 25 - i), "newest first, one page of 20");
   // Actor and counts: v25 deleted one entry through the API, v24 the provider created one.
@@ -277,6 +278,7 @@ test("at phone width (390 × 844) the history view fits and works", async () => 
   const page = await openDashboard(browser, worker.url, reg, { width: 390, height: 844 });
   await page.locator("#status.live").waitFor({ timeout: 15_000 });
   assert.ok(await page.locator("#history-view").isHidden());
+  assert.ok(await page.locator("#entries-view").isVisible());
   await page.click('nav.views button[data-view="history"]');
   await row(page, 3).waitFor({ timeout: 10_000 });
   assert.equal(await page.evaluate(() => location.hash), "#history");
