@@ -6,8 +6,11 @@
 //!   to process (a `change` at or below the last processed version is a duplicate from a
 //!   resumed backlog) and the `since` of the `watch` message a reopened socket sends again.
 //! - [`Backoff`]: the reconnect policy (100 ms doubling to 5 s, reset once a socket opens).
+//! - [`status`]: the connection status the client reports (`connecting`, `live`, …).
 
 use crate::stream::wire::{ClientMsg, ServerMsg};
+
+pub mod status;
 
 /// First reconnect delay (ms).
 pub const BACKOFF_MIN_MS: u32 = 100;

@@ -11,6 +11,7 @@ use web_sys::{AbortController, AbortSignal};
 
 use crate::abort::Listener;
 use crate::provider::ProviderState;
+use crate::status::StatusState;
 use crate::stream::Stream;
 use crate::validator::ValidatorState;
 use crate::ws::WsState;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub mode: Mode,
     /// The socket and its bookkeeping.
     pub ws: WsState,
+    /// The connection status and its listeners.
+    pub status: StatusState,
     /// Streams of `consume(name)`, by name.
     pub consumers: BTreeMap<String, Vec<Stream>>,
     /// Streams of `consumeAll()`.
@@ -130,6 +133,7 @@ impl Shared {
                 Mode::Connecting
             },
             ws: WsState::default(),
+            status: StatusState::new(preference == Preference::LongPoll),
             consumers: BTreeMap::new(),
             all: Vec::new(),
             queries: Vec::new(),

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
+use registry_core::client::status::Event;
 use registry_core::client::Backoff;
 use registry_core::stream::wire::{Outbound, Ref, ServerMsg};
 use wasm_bindgen::closure::Closure;
@@ -18,6 +19,7 @@ use web_sys::{MessageEvent, WebSocket};
 
 use crate::convert::{error, parse, raw_js, registry_error};
 use crate::shared::{Mode, Preference, Shared, SharedRef};
+use crate::status::report;
 use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
 
 /// A client message (payloads as JSON text).
@@ -176,6 +178,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
         }
     }
     drop(ready);
+    report(shared, Event::Opened);
 }
 
 /// The socket closed or failed: retire it (its later events are ignored), then reconnect
@@ -201,6 +204,7 @@ fn on_closed(shared: &SharedRef, generation: u32) {
     }
     // Callers awaiting replies or outcomes see `Lost` and retry or switch to HTTP.
     drop((calls, outcomes));
+    report(shared, Event::Failed);
     if fallback {
         fall_back(shared);
         return;
@@ -255,6 +259,19 @@ fn fall_back(shared: &SharedRef) {
     consumer_poll::restart(shared, true);
     provider_poll::restart(shared);
     drop(ready);
+    report(shared, Event::FellBack);
+}
+
+/// The runtime is online again: if the socket is between attempts, tries at once (the
+/// scheduled attempt then finds a newer socket and does nothing).
+pub fn retry_now(shared: &SharedRef) {
+    let waiting = {
+        let s = shared.borrow();
+        !s.closed && s.mode != Mode::LongPoll && s.ws.started && s.ws.socket.is_none()
+    };
+    if waiting {
+        connect(shared);
+    }
 }
 
 /// Closes the socket for good (`client.close()`); every handler is ignored from now on.
