@@ -10,6 +10,7 @@
 
 use crate::stream::wire::{ClientMsg, ServerMsg};
 
+pub mod session;
 pub mod status;
 
 /// First reconnect delay (ms).
