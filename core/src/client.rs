@@ -12,6 +12,7 @@ use crate::stream::wire::{ClientMsg, ServerMsg};
 
 pub mod session;
 pub mod status;
+pub mod subscriptions;
 
 /// First reconnect delay (ms).
 pub const BACKOFF_MIN_MS: u32 = 100;

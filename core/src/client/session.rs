@@ -18,11 +18,11 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
-use super::{watch_of, Admit, Cursor};
+use super::subscriptions::{Replied, Subscriptions};
+use super::Cursor;
 use crate::stream::wire::{Outbound, Publish, Ref, ServerMsg};
 
-/// A client message with JSON-text payloads.
-pub type Msg = crate::stream::wire::ClientMsg<Box<RawValue>>;
+pub use super::subscriptions::Msg;
 
 /// What the session hands to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,14 +80,6 @@ pub struct Ready {
     pub poll: Vec<u64>,
 }
 
-/// A watch as the session keeps it.
-#[derive(Debug, Clone)]
-struct Watch {
-    names: Option<Vec<String>>,
-    criteria: Option<Vec<String>>,
-    cursor: Cursor,
-}
-
 /// Where a change request of the client stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -142,11 +134,9 @@ pub const FINAL: [&str; 4] = ["accepted", "rejected", "superseded", "expired"];
 /// One client's session state (see the module documentation).
 #[derive(Debug, Default)]
 pub struct Session {
-    open: bool,
+    subs: Subscriptions,
     next_ref: u64,
-    next_id: u64,
-    watches: BTreeMap<String, Watch>,
-    validators: BTreeMap<String, Vec<String>>,
+    next_request: u64,
     /// Published registers by name.
     provided: BTreeMap<String, Provided>,
     /// Change requests delivered to this client's providers, awaiting its verdict.
@@ -158,12 +148,7 @@ pub struct Session {
 impl Session {
     /// Whether a socket is open.
     pub fn is_open(&self) -> bool {
-        self.open
-    }
-
-    fn new_id(&mut self, prefix: &str) -> String {
-        self.next_id += 1;
-        format!("{prefix}{}", self.next_id)
+        self.subs.is_open()
     }
 
     fn with_ref(&mut self, msg: &Msg, awaiting: Awaiting) -> (u64, String) {
@@ -176,29 +161,6 @@ impl Session {
         }
         .to_text();
         (r, text)
-    }
-
-    fn watch_text(id: &str, w: &Watch) -> String {
-        let msg: Msg = w
-            .cursor
-            .watch_message(id, w.names.clone(), w.criteria.clone());
-        Outbound {
-            reference: Ref::Id(id),
-            msg: &msg,
-        }
-        .to_text()
-    }
-
-    fn validator_text(id: &str, criteria: &[String]) -> String {
-        let msg: Msg = Msg::Validate {
-            validator: id.to_string(),
-            criteria: criteria.to_vec(),
-        };
-        Outbound {
-            reference: Ref::Id(id),
-            msg: &msg,
-        }
-        .to_text()
     }
 
     fn request_text(&mut self, local: u64) -> Option<String> {
@@ -218,58 +180,29 @@ impl Session {
         names: Option<Vec<String>>,
         criteria: Option<Vec<String>>,
     ) -> (String, Ready) {
-        let id = self.new_id("w");
-        let w = Watch {
-            names,
-            criteria,
-            cursor: Cursor::default(),
-        };
-        let mut ready = Ready::default();
-        if self.open {
-            ready.send.push(Self::watch_text(&id, &w));
-        }
-        self.watches.insert(id.clone(), w);
-        (id, ready)
+        let (id, text) = self.subs.watch(names, criteria);
+        (id, ready_sending(text))
     }
 
     /// Stops a watch.
     pub fn unwatch(&mut self, id: &str) -> Ready {
-        let mut ready = Ready::default();
-        if self.watches.remove(id).is_some() && self.open {
-            let msg: Msg = Msg::Unwatch {
-                watch: id.to_string(),
-            };
-            ready.send.push(msg.to_text());
-        }
-        ready
+        ready_sending(self.subs.unwatch(id))
     }
 
     /// The resume point of a watch.
     pub fn cursor(&self, id: &str) -> Option<Cursor> {
-        self.watches.get(id).map(|w| w.cursor)
+        self.subs.cursor(id)
     }
 
     /// Registers a validator; returns its id (`v…`).
     pub fn validate(&mut self, criteria: Vec<String>) -> (String, Ready) {
-        let id = self.new_id("v");
-        let mut ready = Ready::default();
-        if self.open {
-            ready.send.push(Self::validator_text(&id, &criteria));
-        }
-        self.validators.insert(id.clone(), criteria);
-        (id, ready)
+        let (id, text) = self.subs.validate(criteria);
+        (id, ready_sending(text))
     }
 
     /// Unregisters a validator.
     pub fn unvalidate(&mut self, id: &str) -> Ready {
-        let mut ready = Ready::default();
-        if self.validators.remove(id).is_some() && self.open {
-            let msg: Msg = Msg::Unvalidate {
-                validator: id.to_string(),
-            };
-            ready.send.push(msg.to_text());
-        }
-        ready
+        ready_sending(self.subs.unvalidate(id))
     }
 
     /// Publishes (or republishes) a register (value and metadata as JSON text, TTL as a Go
@@ -289,20 +222,20 @@ impl Session {
         };
         let register = p.text();
         self.provided.insert(name.to_string(), p);
-        if !self.open {
+        if !self.is_open() {
             return (None, Ready::default());
         }
         let msg = Msg::Provide {
             registers: BTreeMap::from([(name.to_string(), register)]),
         };
         let (r, text) = self.call_text(&msg);
-        (Some(r), ready_sending(text))
+        (Some(r), ready_sending(Some(text)))
     }
 
     /// Stops providing a register.
     pub fn unprovide(&mut self, name: &str) -> Ready {
         let mut ready = Ready::default();
-        if self.provided.remove(name).is_some() && self.open {
+        if self.provided.remove(name).is_some() && self.is_open() {
             let msg: Msg = Msg::Unprovide {
                 names: vec![name.to_string()],
             };
@@ -321,11 +254,11 @@ impl Session {
     /// Sends a message whose reply the application awaits (a verdict, a decision): `None` when
     /// no socket is open (the host then uses HTTP, or gives up).
     pub fn call(&mut self, msg: &Msg) -> Option<(u64, Ready)> {
-        if !self.open {
+        if !self.is_open() {
             return None;
         }
         let (r, text) = self.call_text(msg);
-        Some((r, ready_sending(text)))
+        Some((r, ready_sending(Some(text))))
     }
 
     /// The verdict of this client's provider on a delivered change request: `None` when no
@@ -339,7 +272,7 @@ impl Session {
         reason: Option<String>,
         apply: bool,
     ) -> Option<(u64, Ready)> {
-        if !self.open {
+        if !self.is_open() {
             return None;
         }
         let msg = Msg::Verdict {
@@ -357,14 +290,14 @@ impl Session {
                     .insert(r, Awaiting::Applied(r, name, before, value));
             }
         }
-        Some((r, ready_sending(text)))
+        Some((r, ready_sending(Some(text))))
     }
 
     /// Asks for a change of register `name`; returns the request's local handle. Its outcome
     /// comes once as [`Delivery::Outcome`], across reconnects.
     pub fn request(&mut self, name: &str, value: Box<RawValue>) -> (u64, Ready) {
-        self.next_id += 1;
-        let local = self.next_id;
+        self.next_request += 1;
+        let local = self.next_request;
         self.requests.insert(
             local,
             Request {
@@ -374,7 +307,7 @@ impl Session {
             },
         );
         let mut ready = Ready::default();
-        if self.open {
+        if self.is_open() {
             ready.send.extend(self.request_text(local));
         }
         (local, ready)
@@ -382,20 +315,16 @@ impl Session {
 
     /// A socket opened: every subscription, then every request not acknowledged yet.
     pub fn connected(&mut self) -> Ready {
-        self.open = true;
-        let mut ready = Ready::default();
-        for (id, w) in &self.watches {
-            ready.send.push(Self::watch_text(id, w));
-        }
+        let mut ready = Ready {
+            send: self.subs.connected(),
+            ..Ready::default()
+        };
         if !self.provided.is_empty() {
             let registers = (self.provided.iter())
                 .map(|(name, p)| (name.clone(), p.text()))
                 .collect();
             let msg: Msg = Msg::Provide { registers };
             ready.send.push(msg.to_text());
-        }
-        for (id, criteria) in &self.validators {
-            ready.send.push(Self::validator_text(id, criteria));
         }
         let unsent: Vec<u64> = (self.requests.iter())
             .filter(|(_, r)| r.stage == Stage::Unsent)
@@ -410,7 +339,7 @@ impl Session {
     /// The socket closed or failed: calls awaiting replies are lost, requests not acknowledged
     /// are sent again on the next socket, acknowledged ones are read over HTTP.
     pub fn disconnected(&mut self) -> Ready {
-        self.open = false;
+        self.subs.disconnected();
         let mut ready = Ready::default();
         // Verdicts not given yet are given on the next socket (requests stay delivered).
         for (_, awaiting) in std::mem::take(&mut self.awaiting) {
@@ -462,13 +391,8 @@ impl Session {
         let mut ready = Ready::default();
         match msg {
             ServerMsg::Snapshot(_) | ServerMsg::Change(_) | ServerMsg::Synced(_) => {
-                let Some(id) = watch_of(msg) else {
-                    return ready;
-                };
-                if let Some(w) = self.watches.get_mut(id) {
-                    if w.cursor.admit(msg) == Admit::Process {
-                        ready.deliver.push(Delivery::Watch(id.to_string()));
-                    }
+                if let Some(id) = self.subs.admit(msg) {
+                    ready.deliver.push(Delivery::Watch(id.to_string()));
                 }
             }
             ServerMsg::Request(m) => {
@@ -477,7 +401,8 @@ impl Session {
                     .insert(m.request, (m.name.to_string(), value));
                 ready.deliver.push(Delivery::Request { request: m.request });
             }
-            ServerMsg::Validate(m) if self.validators.contains_key(m.validator.as_ref()) => {
+            // Also for a validator closed meanwhile: the application has no objection.
+            ServerMsg::Validate(m) => {
                 ready.deliver.push(Delivery::Validate {
                     validator: m.validator.to_string(),
                     tx: m.tx,
@@ -495,7 +420,7 @@ impl Session {
             ServerMsg::Error(e) => {
                 self.replied(Ref::of(e.reference), Err(e.error.get()), &mut ready)
             }
-            ServerMsg::Validate(_) | ServerMsg::Pong => {}
+            ServerMsg::Pong => {}
         }
         ready
     }
@@ -507,25 +432,21 @@ impl Session {
         ready: &mut Ready,
     ) {
         match reference {
-            Some(Ref::Id(id)) if self.validators.contains_key(id) => {
-                let result = result.map(|_| ()).map_err(str::to_string);
-                ready
-                    .deliver
-                    .push(Delivery::ValidatorReady(id.to_string(), result));
-            }
-            Some(Ref::Id(id)) => match result {
-                Err(e) if error_code(e) == Some("invalid_since") => {
-                    // The registry was reset: start over from a snapshot.
-                    if let Some(w) = self.watches.get_mut(id) {
-                        w.cursor.reset();
-                        ready.send.push(Self::watch_text(id, w));
+            Some(Ref::Id(id)) => {
+                let (replied, text) = self.subs.replied(id, result.err().map(error_code));
+                ready.send.extend(text);
+                match replied {
+                    Replied::Nothing => {}
+                    Replied::WatchFailed(id) => ready.deliver.push(Delivery::WatchFailed(id)),
+                    Replied::Validator(id, ok) => {
+                        let result = match result {
+                            Err(e) if !ok => Err(e.to_string()),
+                            _ => Ok(()),
+                        };
+                        ready.deliver.push(Delivery::ValidatorReady(id, result));
                     }
                 }
-                Err(_) if self.watches.remove(id).is_some() => {
-                    ready.deliver.push(Delivery::WatchFailed(id.to_string()));
-                }
-                _ => {}
-            },
+            }
             Some(Ref::Number(r)) => match self.awaiting.remove(&r) {
                 Some(Awaiting::Call(call)) => {
                     let result = result.map(|_| ()).map_err(str::to_string);
@@ -567,9 +488,9 @@ impl Session {
     }
 }
 
-fn ready_sending(text: String) -> Ready {
+fn ready_sending(text: Option<String>) -> Ready {
     Ready {
-        send: vec![text],
+        send: text.into_iter().collect(),
         ..Ready::default()
     }
 }
