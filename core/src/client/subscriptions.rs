@@ -3,8 +3,6 @@
 //! client, or [`super::session::Session`]) sends the texts returned and applies what is
 //! decided. Ids are `w1`, `v2`, … and double as the `ref` of the messages that start them.
 
-use std::collections::BTreeMap;
-
 use super::{watch_of, Admit, Cursor};
 use crate::stream::wire::{Outbound, Ref, ServerMsg};
 
@@ -16,6 +14,14 @@ struct Watch {
     names: Option<Vec<String>>,
     criteria: Option<Vec<String>>,
     cursor: Cursor,
+}
+
+/// One subscription.
+#[derive(Debug, Clone)]
+enum Sub {
+    Watch(Watch),
+    /// A validator's criteria.
+    Validator(Vec<String>),
 }
 
 /// What a reply to a subscription means.
@@ -34,8 +40,9 @@ pub enum Replied {
 pub struct Subscriptions {
     open: bool,
     next_id: u64,
-    watches: BTreeMap<String, Watch>,
-    validators: BTreeMap<String, Vec<String>>,
+    /// By id, in the order they were made (a client has a handful: a list keeps the wasm
+    /// smaller than a second map would).
+    subs: Vec<(String, Sub)>,
 }
 
 fn with_id(id: &str, msg: &Msg) -> String {
@@ -47,6 +54,35 @@ fn with_id(id: &str, msg: &Msg) -> String {
 }
 
 impl Subscriptions {
+    fn find(&self, id: &str) -> Option<usize> {
+        self.subs.iter().position(|(i, _)| i == id)
+    }
+
+    fn watch_mut(&mut self, id: &str) -> Option<&mut Watch> {
+        match self.subs.iter_mut().find(|(i, _)| i == id) {
+            Some((_, Sub::Watch(w))) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Removes a subscription of this kind (`watch`: a watch, else a validator).
+    fn remove(&mut self, id: &str, watch: bool) -> bool {
+        let found = self
+            .find(id)
+            .filter(|&at| matches!(self.subs[at].1, Sub::Watch(_)) == watch);
+        if let Some(at) = found {
+            self.subs.remove(at);
+        }
+        found.is_some()
+    }
+
+    fn text(id: &str, sub: &Sub) -> String {
+        match sub {
+            Sub::Watch(w) => Self::watch_text(id, w),
+            Sub::Validator(criteria) => Self::validator_text(id, criteria),
+        }
+    }
+
     fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}{}", self.next_id)
@@ -80,14 +116,15 @@ impl Subscriptions {
             criteria,
             cursor: Cursor::default(),
         };
-        let text = self.open.then(|| Self::watch_text(&id, &w));
-        self.watches.insert(id.clone(), w);
+        let sub = Sub::Watch(w);
+        let text = self.open.then(|| Self::text(&id, &sub));
+        self.subs.push((id.clone(), sub));
         (id, text)
     }
 
     /// Stops a watch: the message to send, if any.
     pub fn unwatch(&mut self, id: &str) -> Option<String> {
-        let known = self.watches.remove(id).is_some();
+        let known = self.remove(id, true);
         let msg = Msg::Unwatch {
             watch: id.to_string(),
         };
@@ -96,20 +133,24 @@ impl Subscriptions {
 
     /// The resume point of a watch.
     pub fn cursor(&self, id: &str) -> Option<Cursor> {
-        self.watches.get(id).map(|w| w.cursor)
+        match self.subs.get(self.find(id)?)? {
+            (_, Sub::Watch(w)) => Some(w.cursor),
+            _ => None,
+        }
     }
 
     /// Registers a validator: its id, and the message to send now (if a socket is open).
     pub fn validate(&mut self, criteria: Vec<String>) -> (String, Option<String>) {
         let id = self.new_id("v");
-        let text = self.open.then(|| Self::validator_text(&id, &criteria));
-        self.validators.insert(id.clone(), criteria);
+        let sub = Sub::Validator(criteria);
+        let text = self.open.then(|| Self::text(&id, &sub));
+        self.subs.push((id.clone(), sub));
         (id, text)
     }
 
     /// Unregisters a validator: the message to send, if any.
     pub fn unvalidate(&mut self, id: &str) -> Option<String> {
-        let known = self.validators.remove(id).is_some();
+        let known = self.remove(id, false);
         let msg = Msg::Unvalidate {
             validator: id.to_string(),
         };
@@ -119,9 +160,10 @@ impl Subscriptions {
     /// A socket opened: every watch (from its cursor) and validator, to send in order.
     pub fn connected(&mut self) -> Vec<String> {
         self.open = true;
-        let watches = (self.watches.iter()).map(|(id, w)| Self::watch_text(id, w));
-        let validators = (self.validators.iter()).map(|(id, c)| Self::validator_text(id, c));
-        watches.chain(validators).collect()
+        self.subs
+            .iter()
+            .map(|(id, sub)| Self::text(id, sub))
+            .collect()
     }
 
     /// The socket closed or failed.
@@ -138,7 +180,7 @@ impl Subscriptions {
     /// any.
     pub fn admit<'m>(&mut self, msg: &'m ServerMsg<'_>) -> Option<&'m str> {
         let id = watch_of(msg)?;
-        let w = self.watches.get_mut(id)?;
+        let w = self.watch_mut(id)?;
         (w.cursor.admit(msg) == Admit::Process).then_some(id)
     }
 
@@ -146,24 +188,25 @@ impl Subscriptions {
     /// message to send, if any (a watch whose `since` the registry does not know, because it
     /// was reset, starts over from a snapshot).
     pub fn replied(&mut self, id: &str, error: Option<Option<&str>>) -> (Replied, Option<String>) {
-        if self.validators.contains_key(id) {
+        let validator = self
+            .find(id)
+            .map(|at| matches!(self.subs[at].1, Sub::Validator(_)));
+        if validator == Some(true) {
             if error.is_some() {
-                self.validators.remove(id); // refused: not sent again
+                self.remove(id, false); // refused: not sent again
             }
             return (Replied::Validator(id.to_string(), error.is_none()), None);
         }
         match error {
             None => (Replied::Nothing, None),
             Some(Some("invalid_since")) => {
-                let text = self.watches.get_mut(id).map(|w| {
+                let text = self.watch_mut(id).map(|w| {
                     w.cursor.reset();
                     Self::watch_text(id, w)
                 });
                 (Replied::Nothing, text)
             }
-            Some(_) if self.watches.remove(id).is_some() => {
-                (Replied::WatchFailed(id.to_string()), None)
-            }
+            Some(_) if self.remove(id, true) => (Replied::WatchFailed(id.to_string()), None),
             Some(_) => (Replied::Nothing, None),
         }
     }
