@@ -62,7 +62,8 @@ pub struct Outcome {
     pub local: u64,
     /// The registry's request id.
     pub request: u64,
-    /// `accepted`, `rejected`, `superseded` or `expired`.
+    /// `accepted`, `rejected`, `superseded` or `expired`; `refused` when the registry refused
+    /// the request itself (`reason`: its error, as JSON).
     pub status: String,
     /// The reason given, if any.
     pub reason: Option<String>,
