@@ -1,6 +1,6 @@
 // Usage: node scripts/wasm_sizes.mjs $CARGO_TARGET_DIR/wasm32-unknown-unknown/release/registry_web.wasm
 // (the cargo output before wasm-bindgen and wasm-opt: it still has its name section).
-// Per-function code size of a wasm with a name section, grouped by crate (first path segment).
+// Per-function code size of a wasm with a name section, grouped by patterns of symbol names.
 import fs from "node:fs";
 const buf = fs.readFileSync(process.argv[2]);
 let p = 8;

@@ -178,6 +178,7 @@ test("auto falls back to long polls when WebSocket upgrades are refused", async 
     assert.equal((await next(view)).value, "off");
     assert.equal(ui.transport, "long-poll");
     assert.equal(device.transport, "long-poll");
+    assert.equal(ui.status, "long-poll", "the status follows the fallback");
     assert.throws(() => ui.validate([".kind=x"], () => true), /needs the WebSocket/);
     const answered = (async () => {
       for await (const req of lamp.requests) return req.accept(true);
