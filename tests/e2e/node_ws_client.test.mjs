@@ -115,11 +115,20 @@ test("after a worker restart the client reconnects and resumes: nothing missed, 
   ui.consume("n").subscribe((u) => values.push(u.value));
   ui.watch([".kind=register"]).subscribe((r) => results.push(r.version));
   const lamp = device.provide("lamp", "off", { ttl: "1h" });
+  const statuses = [];
+  const offStatus = ui.onStatus((s) => statuses.push(s));
   await until("the first value", () => values.length === 1 && results.length >= 1);
+  assert.equal(ui.status, "live");
   for (let v = 1; v <= 5; v++) await write(v);
   await worker.restart(true); // SIGKILL: the sockets drop
   for (let v = 6; v <= 10; v++) await write(v); // most likely before the client is back
   await until("every value", () => values.length === 11, 20_000);
+  // live → reconnecting (→ offline if the restart outlasted 6 attempts) → live.
+  assert.equal(ui.status, "live");
+  assert.equal(statuses[0], "live", `statuses: ${statuses}`);
+  assert.equal(statuses[1], "reconnecting", `statuses: ${statuses}`);
+  assert.equal(statuses.at(-1), "live", `statuses: ${statuses}`);
+  assert.ok(statuses.slice(2, -1).every((s) => s === "offline"), `statuses: ${statuses}`);
   await sleep(300);
   assert.deepEqual(values, [...Array(11).keys()]);
   const history = await http("GET", `${base}/v1/versions?limit=100`);
@@ -136,6 +145,9 @@ test("after a worker restart the client reconnects and resumes: nothing missed, 
   await asked;
   ui.close();
   device.close();
+  assert.equal(ui.status, "closed");
+  assert.equal(statuses.at(-1), "closed", "listeners hear the close");
+  offStatus();
 });
 
 test("auto falls back to long polls when WebSocket upgrades are refused", async (t) => {
@@ -166,6 +178,7 @@ test("auto falls back to long polls when WebSocket upgrades are refused", async 
     assert.equal((await next(view)).value, "off");
     assert.equal(ui.transport, "long-poll");
     assert.equal(device.transport, "long-poll");
+    assert.equal(ui.status, "long-poll", "the status follows the fallback");
     assert.throws(() => ui.validate([".kind=x"], () => true), /needs the WebSocket/);
     const answered = (async () => {
       for await (const req of lamp.requests) return req.accept(true);

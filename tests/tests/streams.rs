@@ -3,6 +3,8 @@
 
 #[path = "streams/client_cursor.rs"]
 mod client_cursor;
+#[path = "streams/client_session.rs"]
+mod client_session;
 #[path = "streams/requests.rs"]
 mod requests;
 #[path = "streams/resume.rs"]

@@ -14,6 +14,7 @@ export {
 export type {
   ChangeRequest,
   ClientOptions,
+  ConnectionStatus,
   Entry,
   EntryInput,
   HistoryPage,

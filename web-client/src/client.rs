@@ -108,6 +108,7 @@ impl RegistryClient {
         };
         let answer = crate::requests::answer_function(&client.shared);
         client.shared.borrow_mut().answer = answer;
+        crate::status::watch_runtime(&client.shared);
         if let Some(signal) = signal_of(&options) {
             let weak = Rc::downgrade(&client.shared);
             // Closes the client at once if the signal has already aborted.
@@ -394,4 +395,5 @@ pub(crate) fn close_shared(shared: &SharedRef) {
     for v in validators {
         v.settle(Err(error("client is closed")));
     }
+    crate::status::report(shared, registry_core::client::status::Event::Closed);
 }

@@ -124,4 +124,41 @@ impl RegistryClient {
     pub fn transport(&self) -> String {
         self.shared.borrow().mode.name().to_string()
     }
+
+    /// The connection status: `"connecting"` until the first socket opens, `"live"` while one
+    /// is open, `"reconnecting"` after it was lost (retrying with backoff), `"offline"` after 6
+    /// failed attempts in a row or when the browser reports it is offline (still retrying),
+    /// `"long-poll"` on long polls (that answer), `"closed"` after `close()`. A client that
+    /// only reads over HTTP opens no socket and stays `"connecting"`.
+    ///
+    /// ```js
+    /// if (client.status !== "live") banner.textContent = client.status;
+    /// ```
+    #[wasm_bindgen(getter, unchecked_return_type = "ConnectionStatus")]
+    pub fn status(&self) -> String {
+        self.shared
+            .borrow()
+            .status
+            .tracker
+            .status()
+            .name()
+            .to_string()
+    }
+
+    /// Calls `callback(status)` with the new status name every time `status` changes; returns
+    /// the function that stops it.
+    ///
+    /// ```js
+    /// const off = client.onStatus((status) => { badge.dataset.status = status; });
+    /// // later
+    /// off();
+    /// ```
+    #[wasm_bindgen(js_name = onStatus, unchecked_return_type = "() => void")]
+    pub fn on_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(status: ConnectionStatus) => void")]
+        callback: Function,
+    ) -> Function {
+        crate::status::subscribe(&self.shared, callback)
+    }
 }

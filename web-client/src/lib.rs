@@ -39,6 +39,7 @@ mod registry_stream;
 mod request_stream;
 mod requests;
 mod shared;
+mod status;
 mod stream;
 mod transport;
 mod validator;
@@ -57,6 +58,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+/**
+ * `RegistryClient.status`: `"connecting"` (no socket opened yet), `"live"` (a socket is open),
+ * `"reconnecting"` (the socket was lost; retrying), `"offline"` (6 failed attempts in a row, or
+ * the browser is offline; still retrying), `"long-poll"` (HTTP long polls), `"closed"`.
+ */
+export type ConnectionStatus = "connecting" | "live" | "long-poll" | "reconnecting" | "offline" | "closed";
 /** Options of `new RegistryClient(url, options)`. */
 export interface ClientOptions {
   /** Closes the client when aborted. */

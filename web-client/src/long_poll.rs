@@ -3,9 +3,11 @@
 //! doubling to 5 s) after errors, stop when the client closes or nothing is left to poll.
 
 use gloo_timers::future::TimeoutFuture;
+use registry_core::client::status::Event;
 use web_sys::AbortController;
 
 use crate::shared::{Mode, Shared, SharedRef};
+use crate::status::report;
 use crate::transport::{send, Reply};
 
 /// What a long poll does at each step.
@@ -47,11 +49,13 @@ async fn run(shared: SharedRef, poll: Poll) {
         match result {
             Ok(reply) if reply.status == 200 => {
                 backoff = 250;
+                report(&shared, Event::PollAnswered);
                 (poll.on_answer)(&shared, reply);
             }
             // Aborted to re-poll with other names.
             Err(_) if signal.aborted() => continue,
             _ => {
+                report(&shared, Event::PollFailed);
                 (poll.on_error)(&shared);
                 TimeoutFuture::new(backoff).await;
                 backoff = (backoff * 2).min(5_000);

@@ -155,7 +155,9 @@ pub(crate) fn last_update(shared: &SharedRef, name: &str) -> Option<JsValue> {
     let s = shared.borrow();
     let text = s.last.get(name)?.as_ref()?;
     let reg = parse(text).ok()?;
-    let watched = s.name_watch.get(name).and_then(|id| s.watches.get(id));
-    let version = watched.map_or(s.since, |w| w.cursor.version());
+    let version = match s.name_watch.get(name) {
+        Some(id) => s.subs.cursor(id).and_then(|c| c.version()),
+        None => s.since,
+    };
     Some(register_update(name, &reg, &version_js(version)))
 }

@@ -11,6 +11,7 @@ use web_sys::{AbortController, AbortSignal};
 
 use crate::abort::Listener;
 use crate::provider::ProviderState;
+use crate::status::StatusState;
 use crate::stream::Stream;
 use crate::validator::ValidatorState;
 use crate::ws::WsState;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub mode: Mode,
     /// The socket and its bookkeeping.
     pub ws: WsState,
+    /// The connection status and its listeners.
+    pub status: StatusState,
     /// Streams of `consume(name)`, by name.
     pub consumers: BTreeMap<String, Vec<Stream>>,
     /// Streams of `consumeAll()`.
@@ -99,8 +102,9 @@ pub struct Shared {
     pub all_watch: Option<String>,
     /// Validators by id.
     pub validators: BTreeMap<String, Rc<ValidatorState>>,
-    /// Counter for watch and validator ids.
-    pub next_id: u64,
+    /// Watch and validator ids, watch cursors, what a socket that opens is sent
+    /// (registry_core::client::subscriptions: the protocol state, without I/O).
+    pub subs: registry_core::client::subscriptions::Subscriptions,
     /// `answer(id, accept, apply, reason)`: the verdict function behind `accept()`/`reject()`
     /// of change request items (one per client).
     pub answer: wasm_bindgen::JsValue,
@@ -130,6 +134,7 @@ impl Shared {
                 Mode::Connecting
             },
             ws: WsState::default(),
+            status: StatusState::new(preference == Preference::LongPoll),
             consumers: BTreeMap::new(),
             all: Vec::new(),
             queries: Vec::new(),
@@ -146,7 +151,7 @@ impl Shared {
             name_watch: HashMap::new(),
             all_watch: None,
             validators: BTreeMap::new(),
-            next_id: 0,
+            subs: Default::default(),
             answer: wasm_bindgen::JsValue::UNDEFINED,
             lifetime: AbortController::new()?,
             abort: None,
@@ -161,12 +166,6 @@ impl Shared {
             self.lifetime.signal(),
             self.token.clone(),
         )
-    }
-
-    /// A new client-unique id with a prefix (`w3`, `v4`).
-    pub fn new_id(&mut self, prefix: &str) -> String {
-        self.next_id += 1;
-        format!("{prefix}{}", self.next_id)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::abort::Listener;
 use registry_core::stream::wire::Ask;
 
 use crate::convert::{error, message_of, object, raw_js};
-use crate::shared::{Mode, Shared, SharedRef};
+use crate::shared::{Mode, SharedRef};
 use crate::ws::{self, ClientMsg};
 
 #[wasm_bindgen(inline_js = "export function quiet(p) { p.catch(() => {}); return p; }")]
@@ -26,8 +26,6 @@ extern "C" {
 pub struct ValidatorState {
     /// `v1`, `v2`… (per client).
     pub id: String,
-    /// `where` criteria.
-    pub criteria: Vec<String>,
     /// The user's function.
     pub callback: Function,
     /// `ready`, and its resolve/reject until settled.
@@ -47,15 +45,6 @@ impl ValidatorState {
                 Err(e) => reject.call1(&JsValue::NULL, &e),
             };
         }
-    }
-
-    /// The `validate` message, with the validator id as `ref`.
-    fn message(&self) -> String {
-        let msg = ClientMsg::Validate {
-            validator: self.id.clone(),
-            criteria: self.criteria.clone(),
-        };
-        ws::with_id(&msg, &self.id)
     }
 }
 
@@ -114,21 +103,20 @@ pub fn validate(
     let ready = quiet(&Promise::new(&mut |resolve, reject| {
         fns = Some((resolve, reject))
     }));
-    let (state, text) = {
+    let (state, texts) = {
         let mut s = shared.borrow_mut();
+        let (id, text) = s.subs.validate(criteria);
         let state = Rc::new(ValidatorState {
-            id: s.new_id("v"),
-            criteria,
+            id,
             callback,
             ready,
             settle_fns: RefCell::new(fns),
             abort: RefCell::new(None),
         });
         s.validators.insert(state.id.clone(), state.clone());
-        let text = s.ws.open.then(|| state.message());
         (state, text)
     };
-    if let Some(text) = text {
+    if let Some(text) = texts {
         ws::send_text(shared, &text);
     }
     ws::ensure(shared);
@@ -149,19 +137,19 @@ pub fn validate(
 
 /// Forgets a validator, tells the registry, rejects a still-pending `ready`.
 pub fn close_validator(shared: &SharedRef, id: &str) {
-    let Some(state) = shared.borrow_mut().validators.remove(id) else {
-        return;
+    let (state, texts) = {
+        let mut s = shared.borrow_mut();
+        let Some(state) = s.validators.remove(id) else {
+            return;
+        };
+        (state, s.subs.unvalidate(id))
     };
-    let validator = id.to_string();
-    ws::send(shared, &ClientMsg::Unvalidate { validator });
+    if let Some(text) = texts {
+        ws::send_text(shared, &text);
+    }
     let listener = state.abort.borrow_mut().take();
     drop(listener);
     state.settle(Err(error("validator closed")));
-}
-
-/// Every validator as a message, for a socket that just opened.
-pub fn resume_messages(s: &Shared) -> Vec<String> {
-    s.validators.values().map(|v| v.message()).collect()
 }
 
 /// The reply to a `validate` message.

@@ -10,14 +10,17 @@ use std::collections::HashMap;
 
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
+use registry_core::client::status::Event;
+use registry_core::client::subscriptions::Replied as SubReply;
 use registry_core::client::Backoff;
 use registry_core::stream::wire::{Outbound, Ref, ServerMsg};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
-use crate::convert::{error, parse, raw_js, registry_error};
+use crate::convert::{error, get, parse, raw_js, registry_error};
 use crate::shared::{Mode, Preference, Shared, SharedRef};
+use crate::status::report;
 use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
 
 /// A client message (payloads as JSON text).
@@ -161,9 +164,8 @@ fn on_open(shared: &SharedRef, generation: u32) {
         s.ws.open = true;
         s.ws.backoff.opened();
         s.mode = Mode::WebSocket;
-        let mut messages = ws_watch::resume_messages(&s);
+        let mut messages = s.subs.connected();
         messages.extend(crate::provider::resume_message(&s));
-        messages.extend(validator::resume_messages(&s));
         (
             s.ws.socket.clone(),
             messages,
@@ -176,6 +178,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
         }
     }
     drop(ready);
+    report(shared, Event::Opened);
 }
 
 /// The socket closed or failed: retire it (its later events are ignored), then reconnect
@@ -189,6 +192,7 @@ fn on_closed(shared: &SharedRef, generation: u32) {
         s.ws.generation += 1;
         let socket = s.ws.socket.take();
         s.ws.open = false;
+        s.subs.disconnected();
         let calls = std::mem::take(&mut s.ws.calls);
         let outcomes = std::mem::take(&mut s.ws.outcomes);
         // No socket has opened yet (the mode becomes `WebSocket` when one does).
@@ -201,6 +205,7 @@ fn on_closed(shared: &SharedRef, generation: u32) {
     }
     // Callers awaiting replies or outcomes see `Lost` and retry or switch to HTTP.
     drop((calls, outcomes));
+    report(shared, Event::Failed);
     if fallback {
         fall_back(shared);
         return;
@@ -234,13 +239,19 @@ fn fall_back(shared: &SharedRef) {
         let mut s = shared.borrow_mut();
         s.mode = Mode::LongPoll;
         let watches = std::mem::take(&mut s.watches);
+        let validators = std::mem::take(&mut s.validators);
+        for id in watches.keys().chain(validators.keys()) {
+            // No socket is open: nothing is sent.
+            let _ = s.subs.unwatch(id);
+            let _ = s.subs.unvalidate(id);
+        }
         s.name_watch.clear();
         s.all_watch = None;
         let queries: Vec<_> = watches
             .into_values()
             .filter_map(|w| w.into_query())
             .collect();
-        let validators: Vec<_> = std::mem::take(&mut s.validators).into_values().collect();
+        let validators: Vec<_> = validators.into_values().collect();
         (queries, validators, std::mem::take(&mut s.ws.ready))
     };
     for (stream, criteria) in queries {
@@ -255,6 +266,19 @@ fn fall_back(shared: &SharedRef) {
     consumer_poll::restart(shared, true);
     provider_poll::restart(shared);
     drop(ready);
+    report(shared, Event::FellBack);
+}
+
+/// The runtime is online again: if the socket is between attempts, tries at once (the
+/// scheduled attempt then finds a newer socket and does nothing).
+pub fn retry_now(shared: &SharedRef) {
+    let waiting = {
+        let s = shared.borrow();
+        !s.closed && s.mode != Mode::LongPoll && s.ws.started && s.ws.socket.is_none()
+    };
+    if waiting {
+        connect(shared);
+    }
 }
 
 /// Closes the socket for good (`client.close()`); every handler is ignored from now on.
@@ -263,6 +287,7 @@ pub fn close(shared: &SharedRef) {
         let mut s = shared.borrow_mut();
         s.ws.generation += 1;
         s.ws.open = false;
+        s.subs.disconnected();
         (
             s.ws.socket.take(),
             std::mem::take(&mut s.ws.calls),
@@ -316,15 +341,6 @@ pub fn send_text(shared: &SharedRef, text: &str) -> bool {
     socket.is_some_and(|socket| socket.send_with_str(text).is_ok())
 }
 
-/// The text of a message whose reply is routed by a string `ref` (a watch or validator id).
-pub fn with_id(msg: &ClientMsg, id: &str) -> String {
-    Outbound {
-        reference: Ref::Id(id),
-        msg,
-    }
-    .to_text()
-}
-
 /// Registers a reply handler and returns the message text carrying its `ref`.
 fn expect_reply(s: &mut Shared, msg: &ClientMsg, to: ReplyTo) -> String {
     s.ws.next_ref += 1;
@@ -371,6 +387,9 @@ fn on_message(shared: &SharedRef, generation: u32, text: &str) {
         return;
     };
     match msg {
+        ServerMsg::Ok(_) | ServerMsg::Error(_) if is_subscription_reply(&msg) => {
+            subscription_reply(shared, &msg)
+        }
         ServerMsg::Ok(reply) => {
             let ack = Ack {
                 request: reply.request,
@@ -393,16 +412,48 @@ fn on_message(shared: &SharedRef, generation: u32, text: &str) {
     }
 }
 
-fn on_reply(shared: &SharedRef, reference: Option<Ref>, result: Replied) {
-    // Watch and validator ids (`w…`, `v…`) are their messages' refs.
-    if let Some(Ref::Id(id)) = reference {
-        match (id.starts_with('w'), result) {
-            (true, Err(e)) => ws_watch::on_error(shared, id, e),
-            (true, Ok(_)) => {}
-            (false, result) => validator::on_reply(shared, id, result.map(|_| JsValue::UNDEFINED)),
+/// Whether a reply is to a watch or a validator (their ids, `w…` and `v…`, are their refs).
+fn is_subscription_reply(msg: &ServerMsg) -> bool {
+    let reference = match msg {
+        ServerMsg::Ok(reply) => reply.reference,
+        ServerMsg::Error(refusal) => refusal.reference,
+        _ => None,
+    };
+    matches!(Ref::of(reference), Some(Ref::Id(_)))
+}
+
+/// A reply to a watch or validator: the subscriptions decide (a watch resumed from a `since`
+/// the registry does not know is sent again from a snapshot).
+fn subscription_reply(shared: &SharedRef, msg: &ServerMsg) {
+    let (id, error) = match msg {
+        ServerMsg::Ok(reply) => (reply.reference, None),
+        ServerMsg::Error(refusal) => {
+            let e = registry_error(&raw_js(refusal.error), "registry refused");
+            (refusal.reference, Some(e))
         }
+        _ => return,
+    };
+    let Some(Ref::Id(id)) = Ref::of(id) else {
         return;
+    };
+    let code = error.as_ref().map(|e| get(e, "code").as_string());
+    let (replied, text) = shared
+        .borrow_mut()
+        .subs
+        .replied(id, code.as_ref().map(|c| c.as_deref()));
+    if let Some(text) = text {
+        send_text(shared, &text);
     }
+    let error = error.unwrap_or(JsValue::UNDEFINED);
+    match replied {
+        SubReply::Nothing => {}
+        SubReply::WatchFailed(id) => ws_watch::on_error(shared, &id, error),
+        SubReply::Validator(id, true) => validator::on_reply(shared, &id, Ok(JsValue::UNDEFINED)),
+        SubReply::Validator(id, false) => validator::on_reply(shared, &id, Err(error)),
+    }
+}
+
+fn on_reply(shared: &SharedRef, reference: Option<Ref>, result: Replied) {
     let Some(Ref::Number(r)) = reference else {
         return;
     };

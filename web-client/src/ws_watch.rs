@@ -1,8 +1,8 @@
 //! Watches over the WebSocket: `consume(name)` (one watch per consumed name, shared by its
 //! streams), `consumeAll()` (one `.kind=register` watch shared by its streams) and
-//! `watch(criteria)` (one per stream). Each watch keeps what it matches and the version it last
-//! processed: a reopened socket re-sends it with `since` = that version, and a `change` at or
-//! below it is ignored, so no change is missed or delivered twice.
+//! `watch(criteria)` (one per stream). `registry_core::client::subscriptions` keeps each
+//! watch's id and cursor, re-sends it with `since` on a reopened socket and says which messages
+//! are news; this module keeps what each watch matches, as JS, and feeds its streams.
 //!
 //! Name and `consumeAll()` watches keep each register as JSON text, taken when its entry arrives
 //! (before anybody holds it): a change is decided by comparing texts, and items are built from
@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Object, JSON};
-use registry_core::client::{watch_of, Admit, Cursor};
+use registry_core::client::watch_of;
 use registry_core::stream::wire::ServerMsg;
 use wasm_bindgen::prelude::*;
 
@@ -25,7 +25,7 @@ use crate::register_stream::name_deliveries;
 use crate::registry_stream::snapshot;
 use crate::shared::{Mode, Shared, SharedRef};
 use crate::stream::{self, fan_out, push, Stream};
-use crate::ws::{self, ClientMsg};
+use crate::ws;
 
 /// What a watch feeds.
 pub enum Target {
@@ -43,8 +43,6 @@ pub struct Watch {
     pub target: Target,
     /// `where` criteria (none for a name watch).
     pub criteria: Vec<String>,
-    /// The version of the last `snapshot`/`change`/`synced` processed.
-    pub cursor: Cursor,
     /// Query watches: the matching entries by id, as last received (handed to the stream).
     pub entries: BTreeMap<String, JsValue>,
     /// Name and `consumeAll()` watches: each matching register (`{metadata?, value}`) by id,
@@ -60,15 +58,6 @@ impl Watch {
             Target::Query(stream) => Some((stream, self.criteria)),
             _ => None,
         }
-    }
-
-    /// The `watch` message, with the watch id as `ref`.
-    fn message(&self, id: &str) -> String {
-        let (names, criteria) = match &self.target {
-            Target::Name(name) => (Some(vec![name.clone()]), None),
-            _ => (None, Some(self.criteria.clone())),
-        };
-        ws::with_id(&self.cursor.watch_message(id, names, criteria), id)
     }
 
     /// Takes in an entry as it arrived in a message (`null`: gone); returns whether what the
@@ -115,17 +104,19 @@ impl Watch {
 
 /// Registers a watch (sent now if the socket is open, else when it opens); returns its id.
 fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
-    let (id, text) = {
+    let (id, texts) = {
         let mut s = shared.borrow_mut();
-        let id = s.new_id("w");
+        let (names, where_) = match &target {
+            Target::Name(name) => (Some(vec![name.clone()]), None),
+            _ => (None, Some(criteria.clone())),
+        };
+        let (id, text) = s.subs.watch(names, where_);
         let watch = Watch {
             target,
             criteria,
-            cursor: Cursor::default(),
             entries: BTreeMap::new(),
             registers: BTreeMap::new(),
         };
-        let text = s.ws.open.then(|| watch.message(&id));
         match &watch.target {
             Target::Name(name) => {
                 s.name_watch.insert(name.clone(), id.clone());
@@ -136,7 +127,7 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
         s.watches.insert(id.clone(), watch);
         (id, text)
     };
-    if let Some(text) = text {
+    if let Some(text) = texts {
         ws::send_text(shared, &text);
     }
     ws::ensure(shared);
@@ -145,9 +136,13 @@ fn add(shared: &SharedRef, target: Target, criteria: Vec<String>) -> String {
 
 /// Forgets a watch and tells the registry (if the socket is open).
 fn remove(shared: &SharedRef, id: &str) {
-    if shared.borrow_mut().watches.remove(id).is_some() {
-        let watch = id.to_string();
-        ws::send(shared, &ClientMsg::Unwatch { watch });
+    let texts = {
+        let mut s = shared.borrow_mut();
+        s.watches.remove(id);
+        s.subs.unwatch(id)
+    };
+    if let Some(text) = texts {
+        ws::send_text(shared, &text);
     }
 }
 
@@ -203,10 +198,11 @@ pub fn all_added(shared: &SharedRef, stream: &Stream) {
     }
     let current = {
         let s = shared.borrow();
-        s.all_watch
-            .as_ref()
-            .and_then(|id| s.watches.get(id))
-            .map(|w| w.cursor.version().map(|v| w.all_item(v)))
+        let id = s.all_watch.as_ref();
+        id.and_then(|id| s.watches.get(id)).map(|w| {
+            let version = id.and_then(|id| s.subs.cursor(id)?.version());
+            version.map(|v| w.all_item(v))
+        })
     };
     match current {
         None => {
@@ -260,11 +256,6 @@ pub fn query_removed(shared: &SharedRef, stream: &Stream) {
     }
 }
 
-/// Every watch as a message with `since`, for a socket that just opened.
-pub fn resume_messages(s: &Shared) -> Vec<String> {
-    s.watches.iter().map(|(id, w)| w.message(id)).collect()
-}
-
 /// A register (`{metadata?, value}`, reg's shape) from an entry; `None` unless it is one.
 fn register_of(entry: &JsValue) -> Option<JsValue> {
     if get(entry, "kind").as_string().as_deref() != Some("register") {
@@ -286,14 +277,14 @@ pub fn on_message(shared: &SharedRef, msg: &ServerMsg) {
     };
     let deliveries = {
         let mut s = shared.borrow_mut();
+        // The first snapshot (or the one after a reset) is news whatever it holds.
+        let fresh = s.subs.cursor(id).is_none_or(|c| c.is_fresh());
+        if s.subs.admit(msg).is_none() {
+            return; // `synced`, or a change already processed (a resumed backlog overlaps)
+        }
         let Some(w) = s.watches.get_mut(id) else {
             return;
         };
-        // The first snapshot (or the one after a reset) is news whatever it holds.
-        let fresh = w.cursor.is_fresh();
-        if w.cursor.admit(msg) != Admit::Process {
-            return; // `synced`, or a change already processed (a resumed backlog overlaps)
-        }
         let (version, changed, ops) = match msg {
             ServerMsg::Snapshot(m) => {
                 let before = std::mem::take(&mut w.registers);
@@ -363,21 +354,9 @@ fn deliveries(
     }
 }
 
-/// An `error` reply to a watch: a `since` the registry does not know (it was reset) restarts
-/// the watch from a snapshot; any other error ends the streams it feeds with that error.
+/// A watch the registry refused (the subscriptions already restarted those resumed from a `since`
+/// it did not know): the streams it feeds end with the error.
 pub fn on_error(shared: &SharedRef, id: &str, err: JsValue) {
-    if get(&err, "code").as_string().as_deref() == Some("invalid_since") {
-        let text = {
-            let mut s = shared.borrow_mut();
-            let Some(w) = s.watches.get_mut(id) else {
-                return;
-            };
-            w.cursor.reset();
-            w.message(id)
-        };
-        ws::send_text(shared, &text);
-        return;
-    }
     let streams: Vec<Stream> = {
         let mut s = shared.borrow_mut();
         let Some(w) = s.watches.remove(id) else {

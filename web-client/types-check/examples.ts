@@ -15,6 +15,7 @@ import {
 import type {
   ChangeRequest,
   ClientOptions,
+  ConnectionStatus,
   Entry,
   EntryInput,
   HistoryPage,
@@ -41,7 +42,15 @@ export function client(): RegistryClient {
   new RegistryClient("http://127.0.0.1:8787");
   const transport: "connecting" | "websocket" | "long-poll" = client.transport;
   const closed: boolean = client.closed;
-  void transport, closed;
+  const status: ConnectionStatus = client.status;
+  const off: () => void = client.onStatus((next: ConnectionStatus) => {
+    if (next === "offline" || next === "reconnecting") console.warn("registry:", next);
+  });
+  off();
+  void transport, closed, status;
+  // @ts-expect-error: the status is one of six names
+  const wrong: "online" = client.status;
+  void wrong;
   {
     using scoped = new RegistryClient("http://127.0.0.1:8787");
     void scoped;
