@@ -35,7 +35,7 @@ const waitText = (page, sel, want, timeout = 10_000) =>
 /** `page.errors` but Chromium's console line for an HTTP answer of one of `statuses`: the
  *  refusals a test provokes on purpose (anything else still fails it). */
 const unexpected = (page, ...statuses) =>
-  page.errors.filter((e) => !statuses.some((s) => e === `Failed to load resource: the server responded with a status of ${s} (${STATUS_TEXT[s]})`));
+  page.errors.filter((e) => !statuses.some((s) => e.startsWith(`Failed to load resource: the server responded with a status of ${s} (${STATUS_TEXT[s]})`)));
 const STATUS_TEXT = { 401: "Unauthorized", 403: "Forbidden", 409: "Conflict" };
 
 /** Opens the dashboard of `registry` on the entry `id` (through the URL hash). */
@@ -110,7 +110,10 @@ test("the detail shows value, metadata, kind, version, expiry and dependencies, 
   await page.keyboard.press("Escape");
   await page.locator("#detail .placeholder").waitFor({ state: "visible", timeout: 5_000 });
   assert.doesNotMatch(page.url(), /entry=/);
-  assert.deepEqual(page.errors, []);
+  // The delete can land while the page still reads the entry's dependencies (asked for when it
+  // was shown): that read's 404 is the race, not a fault; any other error still fails.
+  const deps404 = /status of 404 \(Not Found\) \(.*\/v1\/entries\/app(:|%3A)web\/dependencies\)$/;
+  assert.deepEqual(page.errors.filter((e) => !deps404.test(e)), []);
   await page.close();
 });
 

@@ -18,14 +18,19 @@ export function launchBrowser() {
 
 /**
  * Opens the dashboard of `registry` served by the worker at `origin`. Returns the page; its
- * uncaught errors and console errors collect in `page.errors` (a test asserts it stays empty).
+ * uncaught errors and console errors (with the URL a failed load was for) collect in
+ * `page.errors` (a test asserts it stays empty).
  * `width`/`height`: the viewport (390 × 844 is a phone).
  */
 export async function openDashboard(browser, origin, registry, { width = 1280, height = 800 } = {}) {
   const page = await browser.newPage({ viewport: { width, height } });
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    const { url } = m.location();
+    page.errors.push(url ? `${m.text()} (${url})` : m.text());
+  });
   await page.goto(`${origin}/?registry=${encodeURIComponent(registry)}`);
   return page;
 }
