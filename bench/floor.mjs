@@ -21,7 +21,7 @@
 //          DIR` starts ours from a copy of it instead of filling.
 // Usage: node bench/floor.mjs [--rounds N] [--requests N] [--watchers N] [--writes N]
 //          [--only put,get,ws,sse] [--cold [--cold-from DIR]] [--entries N] [--versions N]
-//          [--baseline-assets]
+//          [--baseline-assets] [--baseline-logs]
 //        node bench/floor.mjs --fill-cold DIR [--entries N] [--versions N]   (after scripts/build.sh)
 // Output: a table per figure, then every raw figure as JSON on the last line.
 import { loadavg } from "node:os";
@@ -51,6 +51,9 @@ const COLD_FROM = arg("cold-from", null);
 // --baseline-assets: the baseline binds the registry's static files as `[assets]` too, so both
 // workers' requests pass the runtime's asset router (ours does: it serves www/).
 const BASELINE_ASSETS = process.argv.includes("--baseline-assets");
+// --baseline-logs: the baseline prints the registry's log lines (one per request, one more per
+// version written), which ours prints on every request.
+const BASELINE_LOGS = process.argv.includes("--baseline-logs");
 const BASELINE_CONFIG = BASELINE_ASSETS ? "bench/baseline/wrangler-assets.toml" : "bench/baseline/wrangler.toml";
 const SETTLE_MS = 5_000;
 const WRITE_TIMEOUT_MS = 10_000;
@@ -147,7 +150,7 @@ async function openFan(t, kind, name, open) {
 
 // ---- alternating rounds ----
 
-const results = { rounds: [], load_start: load(), watchers: WATCHERS, writes: WRITES, requests: REQUESTS, baseline_config: BASELINE_CONFIG };
+const results = { rounds: [], load_start: load(), watchers: WATCHERS, writes: WRITES, requests: REQUESTS, baseline_config: BASELINE_CONFIG, baseline_logs: BASELINE_LOGS };
 
 /** Runs `measure(target)` for both targets, baseline first in odd rounds; returns
  *  `{ baseline, ours }`. */
@@ -180,7 +183,7 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 try {
-  targets.baseline = await start("baseline", { config: BASELINE_CONFIG });
+  targets.baseline = await start("baseline", { config: BASELINE_CONFIG, vars: BASELINE_LOGS ? { LOG_LINES: "1" } : {} });
   const ours = new Worker({ vars: { MAX_ENTRIES: String(Math.max(ENTRIES, 10_000) * 2) } });
   if (COLD_FROM) cpSync(COLD_FROM, ours.persist, { recursive: true });
   targets.ours = await attach({ name: "ours", worker: await ours.start() });
@@ -298,7 +301,7 @@ const line = (label, pick, unit, lowerIsBetter, target) => {
   const met = lowerIsBetter ? med <= target : med >= target;
   console.log(`| ${label} | ${rows.map((x) => r2(x.baseline)).join(", ")} | ${rows.map((x) => r2(x.ours)).join(", ")} | ${ratios.map(r2).join(", ")} | ${r2(med)} | ${lowerIsBetter ? "≤" : "≥"} ${target} ${met ? "met" : "NOT met"} |`);
 };
-console.log(`\nAgainst the platform's floor (${BASELINE_CONFIG}): ${ROUNDS} alternating rounds, load average at start ${results.load_start.join(" ")}`);
+console.log(`\nAgainst the platform's floor (${BASELINE_CONFIG}${BASELINE_LOGS ? ", printing our log lines" : ""}): ${ROUNDS} alternating rounds, load average at start ${results.load_start.join(" ")}`);
 console.log(`per round load averages: ${results.rounds.map((r) => `${r.kind}#${r.round} ${r.load[0]}`).join(", ")}\n`);
 console.log("| figure (unit) | baseline per round | ours per round | ratio ours / baseline per round | median ratio | target |");
 console.log("|---|---|---|---|---|---|");
