@@ -13,13 +13,16 @@
 //   GET  /r/{name}/load         reads every `entries` row (what loading a registry must read)
 //   GET  /r/{name}/v1/health    {"status":"ok", ...counts}
 // Anything outside /r/{name}/ goes to the object named "default".
+// With the var LOG_LINES=1 (bench/floor.mjs --baseline-logs) the object prints the log lines the
+// registry prints: one JSON line per request, and one more per version written.
 
 const SYNCED = JSON.stringify({ type: "synced", watch: "w" });
 const encoder = new TextEncoder();
 
 export class Floor {
-  constructor(ctx) {
+  constructor(ctx, env) {
     this.ctx = ctx;
+    this.logLines = env.LOG_LINES === "1";
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS entries (id TEXT PRIMARY KEY, body TEXT NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS versions (version INTEGER PRIMARY KEY, body TEXT NOT NULL)");
@@ -27,7 +30,20 @@ export class Floor {
     this.streams = new Set();
   }
 
-  async fetch(request) {
+  fetch(request) {
+    return this.logLines ? this.logged(request) : this.route(request);
+  }
+
+  /** `route`, then the request's log line. */
+  async logged(request) {
+    const started = Date.now();
+    const response = await this.route(request);
+    const path = new URL(request.url).pathname.replace(/^\/r\/[^/]+/, "");
+    console.log(JSON.stringify({ event: "request", registry: "bench", method: request.method, path, status: response.status, actor: null, version: Number(response.headers.get("x-registry-version") ?? 0), ops: request.method === "PUT" ? 1 : 0, duration_ms: Date.now() - started }));
+    return response;
+  }
+
+  async route(request) {
     const url = new URL(request.url);
     const path = url.pathname.replace(/^\/r\/[^/]+/, "");
     if (path === "/consumer") return new Response('{"value":1}', { headers: { "content-type": "application/json" } });
@@ -52,6 +68,7 @@ export class Floor {
       this.sql.exec("INSERT INTO versions (body) VALUES (?)", body);
       return this.sql.exec("SELECT last_insert_rowid() AS v").one().v;
     });
+    if (this.logLines) console.log(JSON.stringify({ event: "version", registry: "bench", version, actor: null, ops: 1, timestamp: Date.now() }));
     this.broadcast(`{"type":"change","watch":"w","version":${version},"actor":"provider","ops":[{"op":"update","body":${JSON.stringify(body)}}]}`, version);
     return new Response(null, { status: 204, headers: { "x-registry-version": String(version) } });
   }

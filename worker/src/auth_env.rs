@@ -76,8 +76,15 @@ pub enum Admission {
 }
 
 /// Authorizes a request at the entry, for `registry` and its path inside the registry (both
-/// from `split_registry`). CORS preflights are answered before this is called.
-pub fn admit(env: &Env, req: &Request, registry: &str, inner_path: &str) -> Result<Admission> {
+/// from `split_registry`); `query` is the request's query string. CORS preflights are answered
+/// before this is called.
+pub fn admit(
+    env: &Env,
+    req: &Request,
+    query: Option<&str>,
+    registry: &str,
+    inner_path: &str,
+) -> Result<Admission> {
     let config = config(env);
     let decided = match config.as_ref() {
         Err(_) => Err(auth::misconfigured()),
@@ -85,7 +92,6 @@ pub fn admit(env: &Env, req: &Request, registry: &str, inner_path: &str) -> Resu
             let headers = req.headers();
             let authorization = headers.get("authorization")?;
             let websocket_protocol = headers.get("sec-websocket-protocol")?;
-            let url = req.url()?;
             let method = req.method().to_string();
             auth::authorize(
                 config,
@@ -96,7 +102,7 @@ pub fn admit(env: &Env, req: &Request, registry: &str, inner_path: &str) -> Resu
                     credentials: CredentialSources {
                         authorization: authorization.as_deref(),
                         websocket_protocol: websocket_protocol.as_deref(),
-                        query: url.query().unwrap_or(""),
+                        query: query.unwrap_or(""),
                     },
                 },
             )

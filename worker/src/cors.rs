@@ -2,7 +2,15 @@
 //! default). Preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered with 204;
 //! a bare `OPTIONS` still gets reg's 405.
 
+use std::cell::OnceCell;
+
 use worker::{Env, Headers, Response, Result};
+
+thread_local! {
+    /// `CORS_ORIGINS` of this isolate, read on its first request (a new value is a new
+    /// deployment, hence new isolates).
+    static ORIGINS: OnceCell<String> = const { OnceCell::new() };
+}
 
 /// The CORS decision for one request.
 pub struct Cors {
@@ -12,19 +20,20 @@ pub struct Cors {
 impl Cors {
     /// Decides from the configured origins and the request's `Origin`.
     pub fn from_env(env: &Env, headers: &Headers) -> Self {
-        let configured = env
-            .var("CORS_ORIGINS")
-            .map(|v| v.to_string())
-            .unwrap_or_else(|_| "*".to_string());
         let origin = headers.get("origin").ok().flatten();
-        let allow_origin = match origin {
-            None => None,
-            Some(o) => configured
+        let allow_origin = origin.and_then(|o| {
+            ORIGINS.with(|cell| {
+                cell.get_or_init(|| {
+                    env.var("CORS_ORIGINS")
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|_| "*".to_string())
+                })
                 .split(',')
                 .map(str::trim)
                 .find(|c| *c == "*" || *c == o)
-                .map(|c| if c == "*" { "*".to_string() } else { o.clone() }),
-        };
+                .map(|c| if c == "*" { "*".to_string() } else { o.clone() })
+            })
+        });
         Cors { allow_origin }
     }
 

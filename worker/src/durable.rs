@@ -287,7 +287,9 @@ impl worker::DurableObject for RegistryObject {
     async fn fetch(&self, req: Request) -> Result<Response> {
         let started = now();
         let method = req.method().to_string();
-        let full_path = req.path();
+        // Parsed once for the whole request.
+        let url = req.url()?;
+        let full_path = url.path().to_string();
         let path = match split_registry(&full_path) {
             Ok((name, inner)) => {
                 if self.registry.borrow().is_empty() {
@@ -298,7 +300,7 @@ impl worker::DurableObject for RegistryObject {
             Err(_) => full_path,
         };
         let mut served = Served::default();
-        let response = match self.serve(req, &mut served).await {
+        let response = match self.serve(req, &url, &mut served).await {
             Ok(r) => r,
             Err(e) => {
                 worker::console_error!("registry object failed: {e}");
@@ -333,7 +335,12 @@ impl worker::DurableObject for RegistryObject {
 }
 
 impl RegistryObject {
-    async fn serve(&self, mut req: Request, served: &mut Served) -> Result<Response> {
+    async fn serve(
+        &self,
+        mut req: Request,
+        url: &worker::Url,
+        served: &mut Served,
+    ) -> Result<Response> {
         // Close the sessions of streams found gone: their slots are free again.
         self.carry_out_now(Effects::default());
         // Who asks, as the entry authorized it: without it, nothing is served.
@@ -343,7 +350,7 @@ impl RegistryObject {
         };
         served.actor = principal.name().map(str::to_string);
         let max_body = self.with_service(|s| s.limits().max_body_bytes)?;
-        let mut http = match from_request(&mut req, principal, max_body).await? {
+        let mut http = match from_request(&mut req, url, principal, max_body).await? {
             Ok(http) => http,
             Err(e) => return to_response(e.to_response()),
         };
@@ -375,6 +382,12 @@ impl RegistryObject {
                 self.hold(waiter, deadline, rx, signal, served).await?
             }
         };
+        // The log line's version, read here rather than back from the JS response.
+        served.version = response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(registry_core::VERSION_HEADER))
+            .and_then(|(_, v)| v.parse().ok());
         to_response(response)
     }
 }

@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt;
 use registry_core::{ApiError, HttpRequest, HttpResponse};
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{Headers, Request, RequestInit, Response, Result};
 
 /// Oversized bodies up to this size (declared, or read when sent without a length) are read and
@@ -35,6 +36,49 @@ async fn drain_stream(mut stream: worker::ByteStream, limit: usize) -> Result<()
     Ok(())
 }
 
+/// The body's declared `Content-Length`, if any (one that does not fit a usize is over every
+/// limit).
+fn declared_length(req: &Request) -> Result<Option<usize>> {
+    Ok(req
+        .headers()
+        .get("content-length")?
+        .map(|v| v.trim().parse::<usize>().unwrap_or(usize::MAX)))
+}
+
+/// Reads a body whose declared length is within its bound in one call (`arrayBuffer()`: one
+/// promise, no stream reader and no chunk copied into wasm). The runtime holds a body to its
+/// declared length; the size is checked again all the same.
+async fn whole_declared(
+    req: &Request,
+    max_body: usize,
+) -> Result<std::result::Result<js_sys::ArrayBuffer, ApiError>> {
+    let promise = req.inner().array_buffer()?;
+    let buffer: js_sys::ArrayBuffer = wasm_bindgen_futures::JsFuture::from(promise)
+        .await?
+        .unchecked_into();
+    if buffer.byte_length() as usize > max_body {
+        return Ok(Err(too_large(max_body)));
+    }
+    Ok(Ok(buffer))
+}
+
+/// What bounding a body found: a body of declared length read whole (the hot path), or the
+/// rest to do as before (no length declared, or one over the bound).
+enum Declared {
+    /// Read in one call (or refused with 413 when larger than it declared).
+    Whole(std::result::Result<js_sys::ArrayBuffer, ApiError>),
+    /// Read it as a stream (`read_body`).
+    Stream,
+}
+
+/// The fast path of bounded reading: a declared length within `max_body` is read whole.
+async fn read_declared(req: &Request, max_body: usize) -> Result<Declared> {
+    match declared_length(req)? {
+        Some(n) if n <= max_body => Ok(Declared::Whole(whole_declared(req, max_body).await?)),
+        _ => Ok(Declared::Stream),
+    }
+}
+
 /// Reads the whole body of `req` (empty if it has none), or answers 413 once it is known to be
 /// over `max_body` bytes: from its `Content-Length` before reading (a lying one included), or
 /// while reading one sent without.
@@ -45,11 +89,10 @@ async fn read_body(
     if req.inner().body().is_none() {
         return Ok(Ok(Vec::new()));
     }
-    let declared = req.headers().get("content-length")?.map(|v| {
-        // Any declared length that does not fit a usize is over every limit.
-        v.trim().parse::<usize>().unwrap_or(usize::MAX)
-    });
-    if let Some(n) = declared.filter(|n| *n > max_body) {
+    if let Declared::Whole(read) = read_declared(req, max_body).await? {
+        return Ok(read.map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec()));
+    }
+    if let Some(n) = declared_length(req)?.filter(|n| *n > max_body) {
         if n <= DRAIN_LIMIT {
             drain(req, DRAIN_LIMIT).await?;
         }
@@ -84,9 +127,15 @@ pub async fn with_bounded_body(
     if req.inner().body().is_none() {
         return Ok(Ok(req));
     }
-    let body = match read_body(&mut req, max_body).await? {
-        Ok(body) => body,
-        Err(e) => return Ok(Err(e)),
+    // A declared length within the bound (the usual case) is forwarded as the buffer read here,
+    // never copied into wasm; anything else is read as a stream into wasm.
+    let body: JsValue = match read_declared(&req, max_body).await? {
+        Declared::Whole(Ok(buffer)) => buffer.into(),
+        Declared::Whole(Err(e)) => return Ok(Err(e)),
+        Declared::Stream => match read_body(&mut req, max_body).await? {
+            Ok(body) => js_sys::Uint8Array::from(body.as_slice()).into(),
+            Err(e) => return Ok(Err(e)),
+        },
     };
     let headers: Headers = req.headers().clone();
     // The runtime sets the length of the new body itself.
@@ -95,18 +144,18 @@ pub async fn with_bounded_body(
     let mut init = RequestInit::new();
     init.with_method(req.method())
         .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        .with_body(Some(body));
     Ok(Ok(Request::new_with_init(req.url()?.as_str(), &init)?))
 }
 
-/// Reads a request made by `principal` into the core's shape. A body over `max_body` bytes is
-/// an error response.
+/// Reads a request made by `principal` (whose URL, parsed once by the caller, is `url`) into the
+/// core's shape. A body over `max_body` bytes is an error response.
 pub async fn from_request(
     req: &mut Request,
+    url: &worker::Url,
     principal: registry_core::auth::Principal,
     max_body: usize,
 ) -> Result<std::result::Result<HttpRequest, ApiError>> {
-    let url = req.url()?;
     let body = match read_body(req, max_body).await? {
         Ok(body) => body,
         Err(e) => return Ok(Err(e)),

@@ -31,7 +31,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if req.method() == Method::Options && req.headers().has("access-control-request-method")? {
         return cors.preflight();
     }
-    let response = match split_registry(&req.path()) {
+    // Parsed once for the whole request.
+    let url = req.url()?;
+    let response = match split_registry(url.path()) {
         Err(e) => http::to_response(e.to_response()),
         // The body is read within its bound first (which the object checks again): answering
         // while a client is still uploading would break its connection instead of answering
@@ -39,7 +41,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok((registry, inner)) => {
             match http::with_bounded_body(req, Limits::default().max_body_bytes).await? {
                 Err(e) => http::to_response(e.to_response()),
-                Ok(req) => match auth_env::admit(&env, &req, &registry, &inner)? {
+                Ok(req) => match auth_env::admit(&env, &req, url.query(), &registry, &inner)? {
                     auth_env::Admission::Refuse(response) => Ok(response),
                     auth_env::Admission::Forward(req) => {
                         let stub = env

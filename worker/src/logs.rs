@@ -19,6 +19,9 @@ pub struct Served {
     pub actor: Option<String>,
     /// Operations written while serving it.
     pub ops: usize,
+    /// The registry version its answer carries, when known without reading the response's
+    /// headers back (the hot path).
+    pub version: Option<u64>,
 }
 
 /// Prints the line of one request: `path` is the path inside the registry (no query string).
@@ -30,12 +33,16 @@ pub fn request(
     response: &Response,
     duration_ms: u64,
 ) {
-    let version = response
-        .headers()
-        .get(VERSION_HEADER)
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse().ok())
+    let version = served
+        .version
+        .or_else(|| {
+            response
+                .headers()
+                .get(VERSION_HEADER)
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0);
     let line = RequestLine {
         registry,
