@@ -8,11 +8,13 @@
 //! - [`Backoff`]: the reconnect policy (100 ms doubling to 5 s, reset once a socket opens).
 //! - [`status`]: the connection status the client reports (`connecting`, `live`, …).
 //! - [`subscriptions`]: watches and validators by id, re-sent on every socket.
+//! - [`provided`]: the registers a client publishes, re-sent on every socket.
 //! - [`session`]: a whole session (subscriptions, published registers, calls, change requests
 //!   until their outcome) driven by I/O events, returning what to send and deliver.
 
 use crate::stream::wire::{ClientMsg, ServerMsg};
 
+pub mod provided;
 pub mod session;
 pub mod status;
 pub mod subscriptions;

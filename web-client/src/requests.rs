@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::convert::{error, get, get_u64, parse, raw_js, raw_of, stringify};
+use crate::convert::{error, get, get_u64, parse, raw_js, raw_of};
 use crate::shared::{Mode, SharedRef};
 use crate::stream::push;
 use crate::transport::send;
@@ -242,39 +242,25 @@ pub fn answer_function(shared: &SharedRef) -> JsValue {
     .into_js_value()
 }
 
-/// Sets the local value of this client's provider of `name` (if any) to `json`; returns the
-/// value it replaced.
-fn set_local(shared: &SharedRef, name: &str, json: String) -> Option<String> {
-    let provider = shared.borrow().providers.get(name).cloned()?;
-    let previous = provider.value.replace(json);
-    Some(previous)
-}
-
 /// `apply: true`: the registry sets the register to the requested value, so the provider's
 /// refreshes must publish that value from now on (anything sent after the verdict carries it).
-/// Returns what to restore if the verdict fails.
-fn adopt(
-    shared: &SharedRef,
-    applied: &Option<(String, JsValue)>,
-) -> Option<(String, String, String)> {
+/// Returns what to restore if the verdict fails (core decides: `Published::adopt`).
+fn adopt(shared: &SharedRef, applied: &Option<(String, JsValue)>) -> Option<Adopted> {
     let (name, value) = applied.as_ref()?;
-    let json = stringify(value)?;
-    let previous = set_local(shared, name, json.clone())?;
-    Some((name.clone(), previous, json))
+    let value = raw_of(value)?;
+    let before = (shared.borrow_mut().published).adopt(name, value.clone())?;
+    Some((name.clone(), before, value))
 }
 
 /// Puts back the provider's value after a failed applied verdict, unless it changed since.
-fn restore(shared: &SharedRef, adopted: Option<(String, String, String)>) {
-    let Some((name, previous, json)) = adopted else {
-        return;
-    };
-    let provider = shared.borrow().providers.get(&name).cloned();
-    if let Some(p) = provider {
-        if *p.value.borrow() == json {
-            p.value.replace(previous);
-        }
+fn restore(shared: &SharedRef, adopted: Option<Adopted>) {
+    if let Some((name, before, value)) = adopted {
+        (shared.borrow_mut().published).restore(&name, before, &value);
     }
 }
+
+/// An adopted value: the register, the value it replaced, the value adopted.
+type Adopted = (String, Box<RawValue>, Box<RawValue>);
 
 fn verdict(
     shared: &SharedRef,

@@ -105,6 +105,9 @@ pub struct Shared {
     /// Watch and validator ids, watch cursors, what a socket that opens is sent
     /// (registry_core::client::subscriptions: the protocol state, without I/O).
     pub subs: registry_core::client::subscriptions::Subscriptions,
+    /// The registers the providers publish and what a socket that opens is sent again
+    /// (registry_core::client::provided).
+    pub published: registry_core::client::provided::Published,
     /// `answer(id, accept, apply, reason)`: the verdict function behind `accept()`/`reject()`
     /// of change request items (one per client).
     pub answer: wasm_bindgen::JsValue,
@@ -152,6 +155,7 @@ impl Shared {
             all_watch: None,
             validators: BTreeMap::new(),
             subs: Default::default(),
+            published: Default::default(),
             answer: wasm_bindgen::JsValue::UNDEFINED,
             lifetime: AbortController::new()?,
             abort: None,

@@ -18,9 +18,10 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
+use super::provided::Published;
 use super::subscriptions::{Replied, Subscriptions};
 use super::Cursor;
-use crate::stream::wire::{Outbound, Publish, Ref, ServerMsg};
+use crate::stream::wire::{Outbound, Ref, ServerMsg};
 
 pub use super::subscriptions::Msg;
 
@@ -110,25 +111,6 @@ enum Awaiting {
     Applied(u64, String, Box<RawValue>, Box<RawValue>),
 }
 
-/// A register this client provides.
-#[derive(Debug, Clone)]
-struct Provided {
-    value: Box<RawValue>,
-    metadata: Option<Box<RawValue>>,
-    ttl: Option<String>,
-}
-
-impl Provided {
-    fn text(&self) -> Box<RawValue> {
-        let publish = Publish {
-            value: &self.value,
-            metadata: self.metadata.as_deref(),
-            ttl: self.ttl.clone(),
-        };
-        serde_json::value::to_raw_value(&publish).unwrap_or_else(|_| self.value.clone())
-    }
-}
-
 /// Final request statuses.
 pub const FINAL: [&str; 4] = ["accepted", "rejected", "superseded", "expired"];
 
@@ -138,8 +120,8 @@ pub struct Session {
     subs: Subscriptions,
     next_ref: u64,
     next_request: u64,
-    /// Published registers by name.
-    provided: BTreeMap<String, Provided>,
+    /// Published registers.
+    provided: Published,
     /// Change requests delivered to this client's providers, awaiting its verdict.
     delivered: BTreeMap<u64, (String, Box<RawValue>)>,
     requests: BTreeMap<u64, Request>,
@@ -216,18 +198,14 @@ impl Session {
         metadata: Option<Box<RawValue>>,
         ttl: Option<String>,
     ) -> (Option<u64>, Ready) {
-        let p = Provided {
-            value,
-            metadata,
-            ttl,
-        };
-        let register = p.text();
-        self.provided.insert(name.to_string(), p);
+        self.provided.set(name, value, metadata, ttl);
+        // Sent again on every socket, whatever the registry answers.
+        self.provided.confirm(name);
         if !self.is_open() {
             return (None, Ready::default());
         }
         let msg = Msg::Provide {
-            registers: BTreeMap::from([(name.to_string(), register)]),
+            registers: self.provided.registers(name),
         };
         let (r, text) = self.call_text(&msg);
         (Some(r), ready_sending(Some(text)))
@@ -236,7 +214,7 @@ impl Session {
     /// Stops providing a register.
     pub fn unprovide(&mut self, name: &str) -> Ready {
         let mut ready = Ready::default();
-        if self.provided.remove(name).is_some() && self.is_open() {
+        if self.provided.remove(name) && self.is_open() {
             let msg: Msg = Msg::Unprovide {
                 names: vec![name.to_string()],
             };
@@ -285,8 +263,7 @@ impl Session {
         let (r, text) = self.call_text(&msg);
         let delivered = self.delivered.remove(&request);
         if let (true, true, Some((name, value))) = (accept, apply, delivered) {
-            if let Some(p) = self.provided.get_mut(&name) {
-                let before = std::mem::replace(&mut p.value, value.clone());
+            if let Some(before) = self.provided.adopt(&name, value.clone()) {
                 self.awaiting
                     .insert(r, Awaiting::Applied(r, name, before, value));
             }
@@ -320,13 +297,7 @@ impl Session {
             send: self.subs.connected(),
             ..Ready::default()
         };
-        if !self.provided.is_empty() {
-            let registers = (self.provided.iter())
-                .map(|(name, p)| (name.clone(), p.text()))
-                .collect();
-            let msg: Msg = Msg::Provide { registers };
-            ready.send.push(msg.to_text());
-        }
+        ready.send.extend(self.provided.resume());
         let unsent: Vec<u64> = (self.requests.iter())
             .filter(|(_, r)| r.stage == Stage::Unsent)
             .map(|(l, _)| *l)
@@ -456,11 +427,7 @@ impl Session {
                 Some(Awaiting::Applied(call, name, before, adopted)) => {
                     if result.is_err() {
                         // Refused: not applied; put the value back unless it changed since.
-                        if let Some(p) = self.provided.get_mut(&name) {
-                            if p.value.get() == adopted.get() {
-                                p.value = before;
-                            }
-                        }
+                        self.provided.restore(&name, before, &adopted);
                     }
                     let result = result.map(|_| ()).map_err(str::to_string);
                     ready.deliver.push(Delivery::Reply(call, result));
