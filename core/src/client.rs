@@ -9,12 +9,14 @@
 //! - [`status`]: the connection status the client reports (`connecting`, `live`, …).
 //! - [`subscriptions`]: watches and validators by id, re-sent on every socket.
 //! - [`provided`]: the registers a client publishes, re-sent on every socket.
+//! - [`requests`]: change requests until their outcome, across reconnects.
 //! - [`session`]: a whole session (subscriptions, published registers, calls, change requests
 //!   until their outcome) driven by I/O events, returning what to send and deliver.
 
 use crate::stream::wire::{ClientMsg, ServerMsg};
 
 pub mod provided;
+pub mod requests;
 pub mod session;
 pub mod status;
 pub mod subscriptions;

@@ -72,7 +72,7 @@ async fn publish(shared: &SharedRef, state: &Rc<ProviderState>) -> Result<(), Js
     };
     let result = if mode == Mode::WebSocket {
         let msg = ClientMsg::Provide { registers };
-        match ws::call(shared, &msg, false).await {
+        match ws::call(shared, &msg).await {
             Ok(_) => Ok(()),
             Err(CallError::Server(e)) => Err(e),
             Err(CallError::Lost) => Err(error("connection lost; publishing again")),

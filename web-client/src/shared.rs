@@ -108,6 +108,11 @@ pub struct Shared {
     /// The registers the providers publish and what a socket that opens is sent again
     /// (registry_core::client::provided).
     pub published: registry_core::client::provided::Published,
+    /// The change requests sent over sockets until their outcome
+    /// (registry_core::client::requests).
+    pub requests: registry_core::client::requests::Requests,
+    /// Who awaits each of them, by local handle (dropped by `close()`).
+    pub waiters: Vec<(u64, crate::requests::Waiter)>,
     /// `answer(id, accept, apply, reason)`: the verdict function behind `accept()`/`reject()`
     /// of change request items (one per client).
     pub answer: wasm_bindgen::JsValue,
@@ -156,6 +161,8 @@ impl Shared {
             validators: BTreeMap::new(),
             subs: Default::default(),
             published: Default::default(),
+            requests: Default::default(),
+            waiters: Vec::new(),
             answer: wasm_bindgen::JsValue::UNDEFINED,
             lifetime: AbortController::new()?,
             abort: None,
