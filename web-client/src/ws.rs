@@ -10,14 +10,14 @@ use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use registry_core::client::status::Event;
 use registry_core::client::subscriptions::Replied as SubReply;
-use registry_core::client::Backoff;
+use registry_core::client::transport::Next;
 use registry_core::stream::wire::{Outbound, Ref, ServerMsg};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
 use crate::convert::{error, get, parse, raw_js, registry_error};
-use crate::shared::{Mode, Preference, Shared, SharedRef};
+use crate::shared::{Mode, Shared, SharedRef};
 use crate::status::report;
 use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
 
@@ -54,8 +54,6 @@ pub struct WsState {
     pub started: bool,
     /// The current socket is open.
     pub open: bool,
-    /// The reconnect policy.
-    pub backoff: Backoff,
     /// The last `ref` used.
     pub next_ref: u64,
     /// Replies awaited, by numeric `ref` (dropped when the socket closes). Watches and
@@ -90,7 +88,7 @@ pub fn ensure(shared: &SharedRef) {
         let s = shared.borrow();
         // Once started, a closed socket always has a reconnect scheduled (or the client fell
         // back to long polls).
-        !s.closed && s.mode != Mode::LongPoll && !s.ws.started
+        !s.closed && s.transport.sockets() && !s.ws.started
     };
     if needed {
         connect(shared);
@@ -159,8 +157,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
             return;
         }
         s.ws.open = true;
-        s.ws.backoff.opened();
-        s.mode = Mode::WebSocket;
+        s.transport.opened();
         let mut messages = s.subs.connected();
         messages.extend(crate::provider::resume_message(&s));
         messages.extend(requests::to_send(&mut s));
@@ -182,7 +179,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
 /// The socket closed or failed: retire it (its later events are ignored), then reconnect
 /// after the backoff delay, or fall back to long polls.
 fn on_closed(shared: &SharedRef, generation: u32) {
-    let (socket, calls, polls, fallback, delay, retired) = {
+    let (socket, calls, polls, next, retired) = {
         let mut s = shared.borrow_mut();
         if s.ws.generation != generation || s.closed {
             return;
@@ -195,10 +192,9 @@ fn on_closed(shared: &SharedRef, generation: u32) {
         // Requests not acknowledged go again on the next socket; acknowledged ones are read
         // over HTTP (core decides).
         let polls = s.requests.disconnected();
-        // No socket has opened yet (the mode becomes `WebSocket` when one does).
-        let fallback = s.mode != Mode::WebSocket && s.preference == Preference::Auto;
-        let delay = s.ws.backoff.failed();
-        (socket, calls, polls, fallback, delay, s.ws.generation)
+        // Core decides: retry after the backoff, or fall back to long polls.
+        let next = s.transport.failed();
+        (socket, calls, polls, next, s.ws.generation)
     };
     if let Some(socket) = socket {
         retire(&socket); // after an `error`, make sure it is gone
@@ -207,10 +203,10 @@ fn on_closed(shared: &SharedRef, generation: u32) {
     drop(calls);
     requests::poll_outcomes(shared, polls);
     report(shared, Event::Failed);
-    if fallback {
-        fall_back(shared);
-        return;
-    }
+    let delay = match next {
+        Next::Retry(delay) => delay,
+        Next::FallBack => return fall_back(shared),
+    };
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
         TimeoutFuture::new(delay).await;
@@ -234,11 +230,11 @@ fn retire(socket: &WebSocket) {
     let _ = socket.close_with_code(1000);
 }
 
-/// The first socket could not be opened: long polls for the life of the client.
+/// The first socket could not be opened: long polls for the life of the client (the mode is
+/// already `LongPoll`).
 fn fall_back(shared: &SharedRef) {
     let (queries, validators, ready) = {
         let mut s = shared.borrow_mut();
-        s.mode = Mode::LongPoll;
         let watches = std::mem::take(&mut s.watches);
         let validators = std::mem::take(&mut s.validators);
         for id in watches.keys().chain(validators.keys()) {
@@ -275,7 +271,7 @@ fn fall_back(shared: &SharedRef) {
 pub fn retry_now(shared: &SharedRef) {
     let waiting = {
         let s = shared.borrow();
-        !s.closed && s.mode != Mode::LongPoll && s.ws.started && s.ws.socket.is_none()
+        !s.closed && s.transport.sockets() && s.ws.started && s.ws.socket.is_none()
     };
     if waiting {
         connect(shared);
@@ -312,7 +308,7 @@ pub async fn usable(shared: &SharedRef) -> Result<Mode, JsValue> {
             if s.closed {
                 return Err(error("client is closed"));
             }
-            match s.mode {
+            match s.transport.mode() {
                 Mode::LongPoll => return Ok(Mode::LongPoll),
                 Mode::WebSocket if s.ws.open => return Ok(Mode::WebSocket),
                 _ => {}
