@@ -6,16 +6,22 @@
 //!   to process (a `change` at or below the last processed version is a duplicate from a
 //!   resumed backlog) and the `since` of the `watch` message a reopened socket sends again.
 //! - [`Backoff`]: the reconnect policy (100 ms doubling to 5 s, reset once a socket opens).
+//! - [`transport`]: WebSocket or long polls, and when to fall back.
 //! - [`status`]: the connection status the client reports (`connecting`, `live`, …).
 //! - [`subscriptions`]: watches and validators by id, re-sent on every socket.
+//! - [`provided`]: the registers a client publishes, re-sent on every socket.
+//! - [`requests`]: change requests until their outcome, across reconnects.
 //! - [`session`]: a whole session (subscriptions, published registers, calls, change requests
 //!   until their outcome) driven by I/O events, returning what to send and deliver.
 
 use crate::stream::wire::{ClientMsg, ServerMsg};
 
+pub mod provided;
+pub mod requests;
 pub mod session;
 pub mod status;
 pub mod subscriptions;
+pub mod transport;
 
 /// First reconnect delay (ms).
 pub const BACKOFF_MIN_MS: u32 = 100;

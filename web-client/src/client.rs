@@ -1,6 +1,6 @@
 //! `RegistryClient`: the entry point of the package.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::abort::{already_aborted, on_abort, signal_of};
-use crate::convert::{error, get, parse, stringify};
+use crate::convert::{error, get, parse, raw, stringify};
 use crate::provider::{close_provider, write_task, Provider, ProviderState, Publication};
 use crate::register_stream::{last_update, RegisterStream};
 use crate::registry_stream::RegistryStream;
@@ -243,15 +243,15 @@ impl RegistryClient {
         #[wasm_bindgen(unchecked_optional_param_type = "ProvideOptions")] options: JsValue,
     ) -> Result<Provider, JsValue> {
         self.check_open()?;
-        let value_json =
-            stringify(&value).ok_or_else(|| error("value must be JSON-serialisable"))?;
+        let value = (stringify(&value).and_then(raw))
+            .ok_or_else(|| error("value must be JSON-serialisable"))?;
         let ttl = option_string(&options, "ttl")?.unwrap_or_else(|| "10s".into());
         let ttl_ms = positive_duration(&ttl, "ttl")?;
         let metadata = get(&options, "metadata");
         let metadata = if metadata.is_undefined() || metadata.is_null() {
             None
         } else if metadata.is_object() && !js_sys::Array::is_array(&metadata) {
-            stringify(&metadata)
+            stringify(&metadata).and_then(raw)
         } else {
             return Err(error("metadata must be an object"));
         };
@@ -266,18 +266,15 @@ impl RegistryClient {
             commands: tx,
             publication: Publication {
                 name: name.to_string(),
-                metadata,
-                ttl,
                 ttl_ms,
             },
-            value: RefCell::new(value_json),
-            published: Cell::new(false),
             abort: RefCell::new(None),
         });
-        self.shared
-            .borrow_mut()
-            .providers
-            .insert(name.to_string(), state.clone());
+        {
+            let mut s = self.shared.borrow_mut();
+            s.providers.insert(name.to_string(), state.clone());
+            s.published.set(name, value, metadata, Some(ttl));
+        }
         if let Some(signal) = signal_of(&options) {
             let (weak, me) = (Rc::downgrade(&self.shared), Rc::downgrade(&state));
             let listener = on_abort(&signal, move || {

@@ -122,7 +122,7 @@ impl RegistryClient {
         unchecked_return_type = "\"connecting\" | \"websocket\" | \"long-poll\""
     )]
     pub fn transport(&self) -> String {
-        self.shared.borrow().mode.name().to_string()
+        self.shared.borrow().transport.mode().name().to_string()
     }
 
     /// The connection status: `"connecting"` until the first socket opens, `"live"` while one

@@ -6,7 +6,7 @@ use gloo_timers::future::TimeoutFuture;
 use registry_core::client::status::Event;
 use web_sys::AbortController;
 
-use crate::shared::{Mode, Shared, SharedRef};
+use crate::shared::{Shared, SharedRef};
 use crate::status::report;
 use crate::transport::{send, Reply};
 
@@ -28,7 +28,7 @@ pub struct Poll {
 pub fn ensure_running(shared: &SharedRef, poll: Poll) {
     {
         let mut s = shared.borrow_mut();
-        if *(poll.running)(&mut s) || s.closed || s.mode != Mode::LongPoll {
+        if *(poll.running)(&mut s) || s.closed || s.transport.sockets() {
             return;
         }
         *(poll.running)(&mut s) = true;

@@ -2,9 +2,10 @@
 //! receives its change requests. All writes of a provider go through one task, one at a time,
 //! so a refresh never overtakes a `set()`. Over the WebSocket a write is a `provide` message
 //! (which also routes the register's requests to this socket; a reopened socket gets every
-//! published register again); over long polls a `PUT /provider`.
+//! published register again); over long polls a `PUT /provider`. What is published, and what a
+//! reopened socket is sent, is decided in core (`registry_core::client::provided`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_channel::{mpsc, oneshot};
@@ -13,14 +14,11 @@ use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
 use registry_core::api::register_body::provider_body;
-use registry_core::stream::wire::{raw, Publish};
-use serde_json::value::RawValue;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::abort::Listener;
-use crate::convert::{error, stringify};
+use crate::convert::{error, raw, stringify};
 use crate::shared::{now_ms, Mode, Shared, SharedRef};
 use crate::stream::{finish, Stream};
 use crate::transport::send;
@@ -40,12 +38,8 @@ pub struct ProviderState {
     pub requests: Stream,
     /// Commands to its write task.
     pub commands: mpsc::UnboundedSender<Command>,
-    /// How it publishes.
+    /// How it publishes (the value, metadata and TTL sent are in `Shared::published`).
     pub publication: Publication,
-    /// The value last asked for (JSON text).
-    pub value: RefCell<String>,
-    /// Published at least once (so a reopened socket publishes it again).
-    pub published: Cell<bool>,
     /// The `options.signal` listener (dropped on close).
     pub abort: RefCell<Option<Listener>>,
 }
@@ -54,67 +48,56 @@ pub struct ProviderState {
 pub struct Publication {
     /// Register name.
     pub name: String,
-    /// Metadata as JSON text (`None` = none).
-    pub metadata: Option<String>,
-    /// TTL as sent (`"10s"`).
-    pub ttl: String,
     /// TTL in ms.
     pub ttl_ms: u64,
 }
 
-impl Publication {
-    /// Adds this register with `value_json` to a `registers` object.
-    fn register(&self, value_json: &str, registers: &mut BTreeMap<String, Box<RawValue>>) {
-        // Both texts come from `JSON.stringify`.
-        let value = crate::convert::raw(value_json.to_string());
-        let metadata = self.metadata.clone().and_then(crate::convert::raw);
-        if let Some(value) = value {
-            let publish = Publish {
-                value: &value,
-                metadata: metadata.as_deref(),
-                ttl: Some(self.ttl.clone()),
-            };
-            registers.insert(self.name.clone(), raw(&publish));
-        }
-    }
+/// Whether `state` is the client's provider of its name (not one closed and replaced).
+fn current(s: &Shared, state: &Rc<ProviderState>) -> bool {
+    (s.providers.get(&state.publication.name)).is_some_and(|p| Rc::ptr_eq(p, state))
 }
 
 /// Publishes the provider's current value: a `provide` message once the socket is open, or a
-/// `PUT /provider` on long polls.
-async fn publish(shared: &SharedRef, state: &ProviderState) -> Result<(), JsValue> {
-    let mut registers = BTreeMap::new();
-    let value = state.value.borrow().clone();
-    state.publication.register(&value, &mut registers);
-    if ws::usable(shared).await? == Mode::WebSocket {
+/// `PUT /provider` on long polls. Once the registry has it, every socket that opens publishes
+/// it again.
+async fn publish(shared: &SharedRef, state: &Rc<ProviderState>) -> Result<(), JsValue> {
+    let name = &state.publication.name;
+    let mode = ws::usable(shared).await?;
+    let registers = {
+        let s = shared.borrow();
+        if !current(&s, state) {
+            return Err(error("provider is closed"));
+        }
+        s.published.registers(name)
+    };
+    let result = if mode == Mode::WebSocket {
         let msg = ClientMsg::Provide { registers };
-        return match ws::call(shared, &msg, false).await {
-            Ok(_) => {
-                state.published.set(true);
-                Ok(())
-            }
+        match ws::call(shared, &msg).await {
+            Ok(_) => Ok(()),
             Err(CallError::Server(e)) => Err(e),
             Err(CallError::Lost) => Err(error("connection lost; publishing again")),
-        };
-    }
-    let (base, signal, token) = shared.borrow().endpoint();
-    let body = String::from_utf8(provider_body(&registers)).unwrap_or_default();
-    let url = format!("{base}/provider");
-    let reply = send("PUT", &url, Some(&body), Some(&signal), token.as_deref()).await?;
-    if reply.status == 204 {
-        state.published.set(true);
-        Ok(())
+        }
     } else {
-        Err(reply.into_error())
+        let (base, signal, token) = shared.borrow().endpoint();
+        let body = String::from_utf8(provider_body(&registers)).unwrap_or_default();
+        let url = format!("{base}/provider");
+        let reply = send("PUT", &url, Some(&body), Some(&signal), token.as_deref()).await?;
+        if reply.status == 204 {
+            Ok(())
+        } else {
+            Err(reply.into_error())
+        }
+    };
+    let mut s = shared.borrow_mut();
+    if result.is_ok() && current(&s, state) {
+        s.published.confirm(name);
     }
+    result
 }
 
 /// One `provide` message with every published register, for a socket that just opened.
 pub fn resume_message(s: &Shared) -> Option<String> {
-    let mut registers = BTreeMap::new();
-    for p in s.providers.values().filter(|p| p.published.get()) {
-        p.publication.register(&p.value.borrow(), &mut registers);
-    }
-    (!registers.is_empty()).then(|| ClientMsg::Provide { registers }.to_text())
+    s.published.resume()
 }
 
 /// The write task: publishes at once, then on every `set()` and at half the TTL after the last
@@ -130,7 +113,12 @@ pub async fn write_task(
         let delay = (next_write - now_ms()).max(0.0) as u32;
         let result = match select(commands.next(), TimeoutFuture::new(delay)).await {
             Either::Left((Some(Command::Set(json, done)), _)) => {
-                *state.value.borrow_mut() = json;
+                {
+                    let mut s = shared.borrow_mut();
+                    if let (true, Some(value)) = (current(&s, &state), raw(json)) {
+                        s.published.set_value(&state.publication.name, value);
+                    }
+                }
                 let r = publish(&shared, &state).await;
                 let ok = r.is_ok();
                 let _ = done.send(r);
@@ -221,7 +209,10 @@ pub fn close_provider(shared: &SharedRef, state: &Rc<ProviderState>) {
     let removed = {
         let mut s = shared.borrow_mut();
         match s.providers.get(name) {
-            Some(p) if Rc::ptr_eq(p, state) => s.providers.remove(name).is_some(),
+            Some(p) if Rc::ptr_eq(p, state) => {
+                s.published.remove(name);
+                s.providers.remove(name).is_some()
+            }
             _ => false,
         }
     };

@@ -2,24 +2,27 @@
 //! `rejected`, `superseded` or `expired`): over the WebSocket it sends `request`, takes the id
 //! from the `ok` reply and waits for the `outcome` message; over long polls (or when the socket
 //! closes before the outcome) it uses `POST /v1/requests` and `GET /v1/requests/{id}?wait=`.
+//! Which request is sent again, which is read over HTTP and who gets an outcome is decided in
+//! core (`registry_core::client::requests`); this module does the I/O and the JS conversion.
 //! Providers receive change request items with `accept(apply?)` and `reject(reason?)`, which
 //! send a verdict (`verdict` message, or `POST /v1/requests/{id}/verdict`).
 
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
-use registry_core::stream::wire::{Delivered, RequestBody, VerdictBody};
+use registry_core::client::requests::FINAL;
+use registry_core::stream::wire::{Delivered, Outcome as OutcomeMsg, RequestBody, VerdictBody};
 use serde_json::value::RawValue;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::convert::{error, get, get_u64, parse, raw_js, raw_of, stringify};
-use crate::shared::{Mode, SharedRef};
+use crate::convert::{error, get, get_u64, parse, raw_js, raw_of};
+use crate::shared::{Mode, Shared, SharedRef};
 use crate::stream::push;
 use crate::transport::send;
-use crate::ws::{self, CallError, ClientMsg};
+use crate::ws::{self, CallError, ClientMsg, Replied, ReplyTo};
 
 #[wasm_bindgen(inline_js = "export function change_request(name, value, id, answer) {
   return {
@@ -33,17 +36,9 @@ extern "C" {
     fn change_request(name: &str, value: &JsValue, id: &JsValue, answer: &JsValue) -> JsValue;
 }
 
-/// Where the outcome of one of this socket's requests goes.
-pub enum Slot {
-    /// Acknowledged; nobody waits yet.
-    Open,
-    /// The outcome came before anybody waited.
-    Arrived(JsValue),
-    /// The requester waits.
-    Waiting(oneshot::Sender<JsValue>),
-}
-
-const FINAL: [&str; 4] = ["accepted", "rejected", "superseded", "expired"];
+/// Who awaits a request's outcome: resolved with it, or rejected (the registry refused the
+/// request, or its outcome could not be read).
+pub type Waiter = oneshot::Sender<Result<JsValue, JsValue>>;
 
 fn is_final(doc: &JsValue) -> bool {
     get(doc, "status")
@@ -63,27 +58,87 @@ fn outcome_of(doc: &JsValue) -> JsValue {
     out.into()
 }
 
-/// An `ok` to a `request` message: its outcome will come on this socket.
-pub fn open_slot(s: &mut crate::shared::Shared, id: u64) {
-    s.ws.outcomes.entry(id).or_insert(Slot::Open);
+/// The `request` messages of the requests not sent on the socket that just opened (or is
+/// open), each with its `ref`; requests whose requester gave up (aborted) are dropped first.
+pub fn to_send(s: &mut Shared) -> Vec<String> {
+    let gone: Vec<u64> = (s.waiters.iter())
+        .filter(|(_, w)| w.is_canceled())
+        .map(|(l, _)| *l)
+        .collect();
+    for local in gone {
+        s.requests.cancel(local);
+        s.waiters.retain(|(l, _)| *l != local);
+    }
+    let mut texts = Vec::new();
+    for local in s.requests.unsent() {
+        if let Some(msg) = s.requests.sending(local, s.ws.next_ref + 1) {
+            texts.push(ws::expect_reply(s, &msg, ReplyTo::Request(local)));
+        }
+    }
+    texts
 }
 
-/// An `outcome` message.
-pub fn on_outcome(shared: &SharedRef, id: u64, text: &str) {
-    let outcome = outcome_of(&parse(text).unwrap_or(JsValue::UNDEFINED));
+/// Hands a request's result to whoever awaits it.
+fn deliver(shared: &SharedRef, local: u64, result: Result<JsValue, JsValue>) {
     let waiter = {
         let mut s = shared.borrow_mut();
-        match s.ws.outcomes.remove(&id) {
-            Some(Slot::Waiting(tx)) => Some(tx),
-            Some(Slot::Open) => {
-                s.ws.outcomes.insert(id, Slot::Arrived(outcome.clone()));
-                None
-            }
-            _ => None,
-        }
+        let at = s.waiters.iter().position(|(l, _)| *l == local);
+        at.map(|at| s.waiters.remove(at).1)
     };
-    if let Some(tx) = waiter {
-        let _ = tx.send(outcome);
+    if let Some(waiter) = waiter {
+        let _ = waiter.send(result);
+    }
+}
+
+/// The reply to a `request` message: an acknowledgement (the outcome comes later) or a
+/// refusal (final).
+pub fn on_reply(shared: &SharedRef, local: u64, result: Replied) {
+    let refused = {
+        let mut s = shared.borrow_mut();
+        // The wasm keeps the registry's error as JS: core only needs to know it is one.
+        let reply = result.as_ref().map(|ack| ack.request).map_err(|_| "");
+        s.requests.replied(local, reply).is_some()
+    };
+    if refused {
+        let e =
+            result.and_then(|_| Err(error("the registry acknowledged a request without an id")));
+        deliver(shared, local, e);
+    }
+}
+
+/// An `outcome` message: delivered once, to the request it ends (core decides).
+pub fn on_outcome(shared: &SharedRef, msg: &OutcomeMsg, text: &str) {
+    let reason = msg.reason.as_deref();
+    let done = (shared.borrow_mut().requests).finish(msg.request, &msg.status, reason);
+    if let Some(done) = done {
+        let outcome = outcome_of(&parse(text).unwrap_or(JsValue::UNDEFINED));
+        deliver(shared, done.local, Ok(outcome));
+    }
+}
+
+/// The socket of these acknowledged requests was lost: their outcomes are read over HTTP.
+pub fn poll_outcomes(shared: &SharedRef, ids: Vec<u64>) {
+    for id in ids {
+        let shared = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match wait_http(&shared, id).await {
+                Ok(outcome) => {
+                    let status = get(&outcome, "status").as_string().unwrap_or_default();
+                    let reason = get(&outcome, "reason").as_string();
+                    let done =
+                        (shared.borrow_mut().requests).finish(id, &status, reason.as_deref());
+                    if let Some(done) = done {
+                        deliver(&shared, done.local, Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    let local = shared.borrow_mut().requests.forget(id);
+                    if let Some(local) = local {
+                        deliver(&shared, local, Err(e));
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -133,44 +188,27 @@ pub fn request(
 }
 
 async fn run(shared: &SharedRef, name: String, value: Box<RawValue>) -> Result<JsValue, JsValue> {
-    let msg = ClientMsg::Request { name, value };
-    let id = loop {
-        if ws::usable(shared).await? == Mode::LongPoll {
-            let ClientMsg::Request { name, value } = msg else {
-                unreachable!("a request")
-            };
-            return over_http(shared, RequestBody { name, value }).await;
-        }
-        match ws::call(shared, &msg, true).await {
-            Ok(reply) => {
-                break reply
-                    .request
-                    .ok_or_else(|| error("the registry acknowledged a request without an id"))?
-            }
-            // Not acknowledged before the socket closed: sent again once it reopens.
-            Err(CallError::Lost) => continue,
-            Err(CallError::Server(e)) => return Err(e),
-        }
-    };
-    let waiter = {
-        let mut s = shared.borrow_mut();
-        match s.ws.outcomes.remove(&id) {
-            Some(Slot::Arrived(outcome)) => return Ok(outcome),
-            Some(Slot::Open) => {
-                let (tx, rx) = oneshot::channel();
-                s.ws.outcomes.insert(id, Slot::Waiting(tx));
-                Some(rx)
-            }
-            _ => None,
-        }
-    };
-    if let Some(rx) = waiter {
-        if let Ok(outcome) = rx.await {
-            return Ok(outcome);
-        }
+    if ws::usable(shared).await? == Mode::LongPoll {
+        return over_http(shared, RequestBody { name, value }).await;
     }
-    // The socket closed before the outcome: ask over HTTP.
-    wait_http(shared, id).await
+    // A socket has opened, so the client stays on sockets: core tracks the request across
+    // reconnects until its outcome.
+    let (tx, rx) = oneshot::channel();
+    let texts = {
+        let mut s = shared.borrow_mut();
+        let local = s.requests.add(&name, value);
+        s.waiters.push((local, tx));
+        if s.ws.open {
+            to_send(&mut s)
+        } else {
+            Vec::new()
+        }
+    };
+    for text in texts {
+        // A failed send is followed by the socket's close: the request goes on the next one.
+        ws::send_text(shared, &text);
+    }
+    rx.await.unwrap_or_else(|_| Err(error("client is closed")))
 }
 
 /// What a request of the client needs: base URL, lifetime signal, long-poll `wait`, token.
@@ -242,39 +280,25 @@ pub fn answer_function(shared: &SharedRef) -> JsValue {
     .into_js_value()
 }
 
-/// Sets the local value of this client's provider of `name` (if any) to `json`; returns the
-/// value it replaced.
-fn set_local(shared: &SharedRef, name: &str, json: String) -> Option<String> {
-    let provider = shared.borrow().providers.get(name).cloned()?;
-    let previous = provider.value.replace(json);
-    Some(previous)
-}
-
 /// `apply: true`: the registry sets the register to the requested value, so the provider's
 /// refreshes must publish that value from now on (anything sent after the verdict carries it).
-/// Returns what to restore if the verdict fails.
-fn adopt(
-    shared: &SharedRef,
-    applied: &Option<(String, JsValue)>,
-) -> Option<(String, String, String)> {
+/// Returns what to restore if the verdict fails (core decides: `Published::adopt`).
+fn adopt(shared: &SharedRef, applied: &Option<(String, JsValue)>) -> Option<Adopted> {
     let (name, value) = applied.as_ref()?;
-    let json = stringify(value)?;
-    let previous = set_local(shared, name, json.clone())?;
-    Some((name.clone(), previous, json))
+    let value = raw_of(value)?;
+    let before = (shared.borrow_mut().published).adopt(name, value.clone())?;
+    Some((name.clone(), before, value))
 }
 
 /// Puts back the provider's value after a failed applied verdict, unless it changed since.
-fn restore(shared: &SharedRef, adopted: Option<(String, String, String)>) {
-    let Some((name, previous, json)) = adopted else {
-        return;
-    };
-    let provider = shared.borrow().providers.get(&name).cloned();
-    if let Some(p) = provider {
-        if *p.value.borrow() == json {
-            p.value.replace(previous);
-        }
+fn restore(shared: &SharedRef, adopted: Option<Adopted>) {
+    if let Some((name, before, value)) = adopted {
+        (shared.borrow_mut().published).restore(&name, before, &value);
     }
 }
+
+/// An adopted value: the register, the value it replaced, the value adopted.
+type Adopted = (String, Box<RawValue>, Box<RawValue>);
 
 fn verdict(
     shared: &SharedRef,
@@ -316,7 +340,7 @@ async fn send_verdict(shared: &SharedRef, id: u64, body: VerdictBody) -> Result<
             reason: body.reason.clone(),
             apply: body.apply,
         };
-        match ws::call(shared, &msg, false).await {
+        match ws::call(shared, &msg).await {
             Ok(reply) => return Ok(outcome_of(&reply.doc)),
             Err(CallError::Server(e)) => return Err(e),
             Err(CallError::Lost) => {} // over HTTP instead

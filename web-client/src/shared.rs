@@ -17,38 +17,7 @@ use crate::validator::ValidatorState;
 use crate::ws::WsState;
 use crate::ws_watch::Watch;
 
-/// The transport the client was asked to use (`options.transport`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Preference {
-    /// WebSocket, falling back to long polls for good if the first socket cannot be opened.
-    Auto,
-    /// WebSocket only: reconnect (with backoff) however long it takes.
-    WebSocket,
-    /// HTTP long polls only.
-    LongPoll,
-}
-
-/// The transport the client uses now.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Mode {
-    /// No socket has opened yet (and none has failed for good).
-    Connecting,
-    /// Everything goes over the WebSocket.
-    WebSocket,
-    /// Everything goes over HTTP long polls, for the life of the client.
-    LongPoll,
-}
-
-impl Mode {
-    /// The name `RegistryClient.transport` reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Connecting => "connecting",
-            Mode::WebSocket => "websocket",
-            Mode::LongPoll => "long-poll",
-        }
-    }
-}
+pub use registry_core::client::transport::{Mode, Preference};
 
 /// Client-wide state.
 pub struct Shared {
@@ -61,10 +30,8 @@ pub struct Shared {
     pub wait: String,
     /// Set by `close()`.
     pub closed: bool,
-    /// What `options.transport` asked for.
-    pub preference: Preference,
-    /// The transport in use.
-    pub mode: Mode,
+    /// The transport in use and when to fall back (registry_core::client::transport).
+    pub transport: registry_core::client::transport::Transport,
     /// The socket and its bookkeeping.
     pub ws: WsState,
     /// The connection status and its listeners.
@@ -105,6 +72,14 @@ pub struct Shared {
     /// Watch and validator ids, watch cursors, what a socket that opens is sent
     /// (registry_core::client::subscriptions: the protocol state, without I/O).
     pub subs: registry_core::client::subscriptions::Subscriptions,
+    /// The registers the providers publish and what a socket that opens is sent again
+    /// (registry_core::client::provided).
+    pub published: registry_core::client::provided::Published,
+    /// The change requests sent over sockets until their outcome
+    /// (registry_core::client::requests).
+    pub requests: registry_core::client::requests::Requests,
+    /// Who awaits each of them, by local handle (dropped by `close()`).
+    pub waiters: Vec<(u64, crate::requests::Waiter)>,
     /// `answer(id, accept, apply, reason)`: the verdict function behind `accept()`/`reject()`
     /// of change request items (one per client).
     pub answer: wasm_bindgen::JsValue,
@@ -127,12 +102,7 @@ impl Shared {
             token,
             wait,
             closed: false,
-            preference,
-            mode: if preference == Preference::LongPoll {
-                Mode::LongPoll
-            } else {
-                Mode::Connecting
-            },
+            transport: registry_core::client::transport::Transport::new(preference),
             ws: WsState::default(),
             status: StatusState::new(preference == Preference::LongPoll),
             consumers: BTreeMap::new(),
@@ -152,6 +122,9 @@ impl Shared {
             all_watch: None,
             validators: BTreeMap::new(),
             subs: Default::default(),
+            published: Default::default(),
+            requests: Default::default(),
+            waiters: Vec::new(),
             answer: wasm_bindgen::JsValue::UNDEFINED,
             lifetime: AbortController::new()?,
             abort: None,

@@ -13,7 +13,7 @@ use crate::abort::Listener;
 use registry_core::stream::wire::Ask;
 
 use crate::convert::{error, message_of, object, raw_js};
-use crate::shared::{Mode, SharedRef};
+use crate::shared::SharedRef;
 use crate::ws::{self, ClientMsg};
 
 #[wasm_bindgen(inline_js = "export function quiet(p) { p.catch(() => {}); return p; }")]
@@ -94,7 +94,7 @@ pub fn validate(
     callback: Function,
     signal: Option<web_sys::AbortSignal>,
 ) -> Result<Validator, JsValue> {
-    if shared.borrow().mode == Mode::LongPoll {
+    if !shared.borrow().transport.sockets() {
         return Err(error(
             "validate() needs the WebSocket transport; this client uses long polls",
         ));

@@ -6,20 +6,18 @@
 //! Handlers are GC-owned closures that hold a weak reference to the client and the generation of
 //! their socket: events of a replaced or closed socket are ignored.
 
-use std::collections::HashMap;
-
 use futures_channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use registry_core::client::status::Event;
 use registry_core::client::subscriptions::Replied as SubReply;
-use registry_core::client::Backoff;
+use registry_core::client::transport::Next;
 use registry_core::stream::wire::{Outbound, Ref, ServerMsg};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, WebSocket};
 
 use crate::convert::{error, get, parse, raw_js, registry_error};
-use crate::shared::{Mode, Preference, Shared, SharedRef};
+use crate::shared::{Mode, Shared, SharedRef};
 use crate::status::report;
 use crate::{consumer_poll, provider_poll, query_poll, requests, validator, ws_watch};
 
@@ -41,8 +39,8 @@ pub type Replied = Result<Ack, JsValue>;
 pub enum ReplyTo {
     /// A caller awaiting the reply.
     Call(oneshot::Sender<Replied>),
-    /// A `request` message: an `ok` also opens the slot its `outcome` will fill.
-    Request(oneshot::Sender<Replied>),
+    /// A change request's `request` message (its handle in core's `client::requests`).
+    Request(u64),
 }
 
 /// The socket's state.
@@ -56,18 +54,15 @@ pub struct WsState {
     pub started: bool,
     /// The current socket is open.
     pub open: bool,
-    /// The reconnect policy.
-    pub backoff: Backoff,
     /// The last `ref` used.
     pub next_ref: u64,
     /// Replies awaited, by numeric `ref` (dropped when the socket closes). Watches and
     /// validators use their id as `ref` instead: a watch has no `ok` (its snapshot or backlog
     /// answers), only an `error`.
-    pub calls: HashMap<u64, ReplyTo>,
+    /// (A client awaits a handful at a time: a list keeps the wasm smaller than a map would.)
+    pub calls: Vec<(u64, ReplyTo)>,
     /// Woken when the transport becomes usable (socket open, long polls chosen, or close).
     pub ready: Vec<oneshot::Sender<()>>,
-    /// Outcomes of this socket's change requests, by request id (dropped when it closes).
-    pub outcomes: HashMap<u64, requests::Slot>,
 }
 
 /// Why a call got no reply.
@@ -93,7 +88,7 @@ pub fn ensure(shared: &SharedRef) {
         let s = shared.borrow();
         // Once started, a closed socket always has a reconnect scheduled (or the client fell
         // back to long polls).
-        !s.closed && s.mode != Mode::LongPoll && !s.ws.started
+        !s.closed && s.transport.sockets() && !s.ws.started
     };
     if needed {
         connect(shared);
@@ -162,10 +157,10 @@ fn on_open(shared: &SharedRef, generation: u32) {
             return;
         }
         s.ws.open = true;
-        s.ws.backoff.opened();
-        s.mode = Mode::WebSocket;
+        s.transport.opened();
         let mut messages = s.subs.connected();
         messages.extend(crate::provider::resume_message(&s));
+        messages.extend(requests::to_send(&mut s));
         (
             s.ws.socket.clone(),
             messages,
@@ -184,7 +179,7 @@ fn on_open(shared: &SharedRef, generation: u32) {
 /// The socket closed or failed: retire it (its later events are ignored), then reconnect
 /// after the backoff delay, or fall back to long polls.
 fn on_closed(shared: &SharedRef, generation: u32) {
-    let (socket, calls, outcomes, fallback, delay, retired) = {
+    let (socket, calls, polls, next, retired) = {
         let mut s = shared.borrow_mut();
         if s.ws.generation != generation || s.closed {
             return;
@@ -194,22 +189,24 @@ fn on_closed(shared: &SharedRef, generation: u32) {
         s.ws.open = false;
         s.subs.disconnected();
         let calls = std::mem::take(&mut s.ws.calls);
-        let outcomes = std::mem::take(&mut s.ws.outcomes);
-        // No socket has opened yet (the mode becomes `WebSocket` when one does).
-        let fallback = s.mode != Mode::WebSocket && s.preference == Preference::Auto;
-        let delay = s.ws.backoff.failed();
-        (socket, calls, outcomes, fallback, delay, s.ws.generation)
+        // Requests not acknowledged go again on the next socket; acknowledged ones are read
+        // over HTTP (core decides).
+        let polls = s.requests.disconnected();
+        // Core decides: retry after the backoff, or fall back to long polls.
+        let next = s.transport.failed();
+        (socket, calls, polls, next, s.ws.generation)
     };
     if let Some(socket) = socket {
         retire(&socket); // after an `error`, make sure it is gone
     }
-    // Callers awaiting replies or outcomes see `Lost` and retry or switch to HTTP.
-    drop((calls, outcomes));
+    // Callers awaiting replies see `Lost` and retry or switch to HTTP.
+    drop(calls);
+    requests::poll_outcomes(shared, polls);
     report(shared, Event::Failed);
-    if fallback {
-        fall_back(shared);
-        return;
-    }
+    let delay = match next {
+        Next::Retry(delay) => delay,
+        Next::FallBack => return fall_back(shared),
+    };
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
         TimeoutFuture::new(delay).await;
@@ -233,11 +230,11 @@ fn retire(socket: &WebSocket) {
     let _ = socket.close_with_code(1000);
 }
 
-/// The first socket could not be opened: long polls for the life of the client.
+/// The first socket could not be opened: long polls for the life of the client (the mode is
+/// already `LongPoll`).
 fn fall_back(shared: &SharedRef) {
     let (queries, validators, ready) = {
         let mut s = shared.borrow_mut();
-        s.mode = Mode::LongPoll;
         let watches = std::mem::take(&mut s.watches);
         let validators = std::mem::take(&mut s.validators);
         for id in watches.keys().chain(validators.keys()) {
@@ -274,7 +271,7 @@ fn fall_back(shared: &SharedRef) {
 pub fn retry_now(shared: &SharedRef) {
     let waiting = {
         let s = shared.borrow();
-        !s.closed && s.mode != Mode::LongPoll && s.ws.started && s.ws.socket.is_none()
+        !s.closed && s.transport.sockets() && s.ws.started && s.ws.socket.is_none()
     };
     if waiting {
         connect(shared);
@@ -283,7 +280,7 @@ pub fn retry_now(shared: &SharedRef) {
 
 /// Closes the socket for good (`client.close()`); every handler is ignored from now on.
 pub fn close(shared: &SharedRef) {
-    let (socket, calls, outcomes, ready) = {
+    let (socket, calls, waiters, ready) = {
         let mut s = shared.borrow_mut();
         s.ws.generation += 1;
         s.ws.open = false;
@@ -291,7 +288,7 @@ pub fn close(shared: &SharedRef) {
         (
             s.ws.socket.take(),
             std::mem::take(&mut s.ws.calls),
-            std::mem::take(&mut s.ws.outcomes),
+            std::mem::take(&mut s.waiters),
             std::mem::take(&mut s.ws.ready),
         )
     };
@@ -299,7 +296,7 @@ pub fn close(shared: &SharedRef) {
         retire(&socket);
     }
     // Whoever awaits a reply, an outcome or the transport sees the client closed.
-    drop((calls, outcomes, ready));
+    drop((calls, waiters, ready));
 }
 
 /// Waits until the transport can be used: `WebSocket` once a socket is open, `LongPoll` when
@@ -311,7 +308,7 @@ pub async fn usable(shared: &SharedRef) -> Result<Mode, JsValue> {
             if s.closed {
                 return Err(error("client is closed"));
             }
-            match s.mode {
+            match s.transport.mode() {
                 Mode::LongPoll => return Ok(Mode::LongPoll),
                 Mode::WebSocket if s.ws.open => return Ok(Mode::WebSocket),
                 _ => {}
@@ -341,11 +338,12 @@ pub fn send_text(shared: &SharedRef, text: &str) -> bool {
     socket.is_some_and(|socket| socket.send_with_str(text).is_ok())
 }
 
-/// Registers a reply handler and returns the message text carrying its `ref`.
-fn expect_reply(s: &mut Shared, msg: &ClientMsg, to: ReplyTo) -> String {
+/// Registers a reply handler and returns the message text carrying its `ref` (the next one:
+/// `ws.next_ref + 1`).
+pub fn expect_reply(s: &mut Shared, msg: &ClientMsg, to: ReplyTo) -> String {
     s.ws.next_ref += 1;
     let r = s.ws.next_ref;
-    s.ws.calls.insert(r, to);
+    s.ws.calls.push((r, to));
     Outbound {
         reference: Ref::Number(r),
         msg,
@@ -354,20 +352,14 @@ fn expect_reply(s: &mut Shared, msg: &ClientMsg, to: ReplyTo) -> String {
 }
 
 /// Sends a message and awaits its `ok` reply (resolved with what it produced) or `error`.
-/// `request`: the message is a change request (its `outcome` is then awaited separately).
-pub async fn call(shared: &SharedRef, msg: &ClientMsg, request: bool) -> Result<Ack, CallError> {
+pub async fn call(shared: &SharedRef, msg: &ClientMsg) -> Result<Ack, CallError> {
     let (tx, rx) = oneshot::channel();
     let (socket, text) = {
         let mut s = shared.borrow_mut();
         let Some(socket) = open_socket(&s) else {
             return Err(CallError::Lost);
         };
-        let to = if request {
-            ReplyTo::Request(tx)
-        } else {
-            ReplyTo::Call(tx)
-        };
-        (socket, expect_reply(&mut s, msg, to))
+        (socket, expect_reply(&mut s, msg, ReplyTo::Call(tx)))
     };
     if socket.send_with_str(&text).is_err() {
         return Err(CallError::Lost);
@@ -406,7 +398,7 @@ fn on_message(shared: &SharedRef, generation: u32, text: &str) {
             ws_watch::on_message(shared, &msg)
         }
         ServerMsg::Request(m) => requests::on_request(shared, &m),
-        ServerMsg::Outcome(m) => requests::on_outcome(shared, m.request, text),
+        ServerMsg::Outcome(m) => requests::on_outcome(shared, &m, text),
         ServerMsg::Validate(m) => validator::on_validate(shared, &m),
         ServerMsg::Pong => {}
     }
@@ -457,17 +449,16 @@ fn on_reply(shared: &SharedRef, reference: Option<Ref>, result: Replied) {
     let Some(Ref::Number(r)) = reference else {
         return;
     };
-    let to = shared.borrow_mut().ws.calls.remove(&r);
+    let to = {
+        let calls = &mut shared.borrow_mut().ws.calls;
+        let at = calls.iter().position(|(c, _)| *c == r);
+        at.map(|at| calls.remove(at).1)
+    };
     match to {
         Some(ReplyTo::Call(tx)) => {
             let _ = tx.send(result);
         }
-        Some(ReplyTo::Request(tx)) => {
-            if let Some(id) = result.as_ref().ok().and_then(|a| a.request) {
-                requests::open_slot(&mut shared.borrow_mut(), id);
-            }
-            let _ = tx.send(result);
-        }
+        Some(ReplyTo::Request(local)) => requests::on_reply(shared, local, result),
         None => {}
     }
 }

@@ -23,7 +23,7 @@ use crate::convert::{get, json_string, keys, object, parse, raw_js};
 use crate::query_poll;
 use crate::register_stream::name_deliveries;
 use crate::registry_stream::snapshot;
-use crate::shared::{Mode, Shared, SharedRef};
+use crate::shared::{Shared, SharedRef};
 use crate::stream::{self, fan_out, push, Stream};
 use crate::ws;
 
@@ -147,7 +147,7 @@ fn remove(shared: &SharedRef, id: &str) {
 }
 
 fn long_polls(shared: &SharedRef) -> bool {
-    shared.borrow().mode == Mode::LongPoll
+    !shared.borrow().transport.sockets()
 }
 
 /// A name got its first consumer stream.

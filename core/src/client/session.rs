@@ -18,10 +18,13 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
+use super::provided::Published;
+use super::requests::Requests;
 use super::subscriptions::{Replied, Subscriptions};
 use super::Cursor;
-use crate::stream::wire::{Outbound, Publish, Ref, ServerMsg};
+use crate::stream::wire::{Outbound, Ref, ServerMsg};
 
+pub use super::requests::{Outcome, FINAL};
 pub use super::subscriptions::Msg;
 
 /// What the session hands to the application.
@@ -55,20 +58,6 @@ pub enum Delivery {
     Outcome(Outcome),
 }
 
-/// A change request's final outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// The client's handle of the request ([`Session::request`]).
-    pub local: u64,
-    /// The registry's request id.
-    pub request: u64,
-    /// `accepted`, `rejected`, `superseded` or `expired`; `refused` when the registry refused
-    /// the request itself (`reason`: its error, as JSON).
-    pub status: String,
-    /// The reason given, if any.
-    pub reason: Option<String>,
-}
-
 /// What the host does after an event.
 #[derive(Debug, Default)]
 pub struct Ready {
@@ -81,25 +70,6 @@ pub struct Ready {
     pub poll: Vec<u64>,
 }
 
-/// Where a change request of the client stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Not sent on the current socket (none open, or the socket it went on was lost before
-    /// the acknowledgement).
-    Unsent,
-    /// Sent with this call `ref`; awaiting the acknowledgement.
-    Sent(u64),
-    /// Acknowledged with this id; awaiting the outcome.
-    Acked(u64),
-}
-
-#[derive(Debug)]
-struct Request {
-    name: String,
-    value: Box<RawValue>,
-    stage: Stage,
-}
-
 /// What a numeric `ref` awaits.
 #[derive(Debug, Clone)]
 enum Awaiting {
@@ -110,39 +80,16 @@ enum Awaiting {
     Applied(u64, String, Box<RawValue>, Box<RawValue>),
 }
 
-/// A register this client provides.
-#[derive(Debug, Clone)]
-struct Provided {
-    value: Box<RawValue>,
-    metadata: Option<Box<RawValue>>,
-    ttl: Option<String>,
-}
-
-impl Provided {
-    fn text(&self) -> Box<RawValue> {
-        let publish = Publish {
-            value: &self.value,
-            metadata: self.metadata.as_deref(),
-            ttl: self.ttl.clone(),
-        };
-        serde_json::value::to_raw_value(&publish).unwrap_or_else(|_| self.value.clone())
-    }
-}
-
-/// Final request statuses.
-pub const FINAL: [&str; 4] = ["accepted", "rejected", "superseded", "expired"];
-
 /// One client's session state (see the module documentation).
 #[derive(Debug, Default)]
 pub struct Session {
     subs: Subscriptions,
     next_ref: u64,
-    next_request: u64,
-    /// Published registers by name.
-    provided: BTreeMap<String, Provided>,
+    /// Published registers.
+    provided: Published,
     /// Change requests delivered to this client's providers, awaiting its verdict.
     delivered: BTreeMap<u64, (String, Box<RawValue>)>,
-    requests: BTreeMap<u64, Request>,
+    requests: Requests,
     awaiting: BTreeMap<u64, Awaiting>,
 }
 
@@ -165,14 +112,8 @@ impl Session {
     }
 
     fn request_text(&mut self, local: u64) -> Option<String> {
-        let r = self.requests.get(&local)?;
-        let msg = Msg::Request {
-            name: r.name.clone(),
-            value: r.value.clone(),
-        };
-        let (reference, text) = self.with_ref(&msg, Awaiting::Request(local));
-        self.requests.get_mut(&local)?.stage = Stage::Sent(reference);
-        Some(text)
+        let msg = self.requests.sending(local, self.next_ref + 1)?;
+        Some(self.with_ref(&msg, Awaiting::Request(local)).1)
     }
 
     /// Watches entries by id (`names`) or by a query (`criteria`); returns its id (`w…`).
@@ -216,18 +157,14 @@ impl Session {
         metadata: Option<Box<RawValue>>,
         ttl: Option<String>,
     ) -> (Option<u64>, Ready) {
-        let p = Provided {
-            value,
-            metadata,
-            ttl,
-        };
-        let register = p.text();
-        self.provided.insert(name.to_string(), p);
+        self.provided.set(name, value, metadata, ttl);
+        // Sent again on every socket, whatever the registry answers.
+        self.provided.confirm(name);
         if !self.is_open() {
             return (None, Ready::default());
         }
         let msg = Msg::Provide {
-            registers: BTreeMap::from([(name.to_string(), register)]),
+            registers: self.provided.registers(name),
         };
         let (r, text) = self.call_text(&msg);
         (Some(r), ready_sending(Some(text)))
@@ -236,7 +173,7 @@ impl Session {
     /// Stops providing a register.
     pub fn unprovide(&mut self, name: &str) -> Ready {
         let mut ready = Ready::default();
-        if self.provided.remove(name).is_some() && self.is_open() {
+        if self.provided.remove(name) && self.is_open() {
             let msg: Msg = Msg::Unprovide {
                 names: vec![name.to_string()],
             };
@@ -285,8 +222,7 @@ impl Session {
         let (r, text) = self.call_text(&msg);
         let delivered = self.delivered.remove(&request);
         if let (true, true, Some((name, value))) = (accept, apply, delivered) {
-            if let Some(p) = self.provided.get_mut(&name) {
-                let before = std::mem::replace(&mut p.value, value.clone());
+            if let Some(before) = self.provided.adopt(&name, value.clone()) {
                 self.awaiting
                     .insert(r, Awaiting::Applied(r, name, before, value));
             }
@@ -297,16 +233,7 @@ impl Session {
     /// Asks for a change of register `name`; returns the request's local handle. Its outcome
     /// comes once as [`Delivery::Outcome`], across reconnects.
     pub fn request(&mut self, name: &str, value: Box<RawValue>) -> (u64, Ready) {
-        self.next_request += 1;
-        let local = self.next_request;
-        self.requests.insert(
-            local,
-            Request {
-                name: name.to_string(),
-                value,
-                stage: Stage::Unsent,
-            },
-        );
+        let local = self.requests.add(name, value);
         let mut ready = Ready::default();
         if self.is_open() {
             ready.send.extend(self.request_text(local));
@@ -320,18 +247,8 @@ impl Session {
             send: self.subs.connected(),
             ..Ready::default()
         };
-        if !self.provided.is_empty() {
-            let registers = (self.provided.iter())
-                .map(|(name, p)| (name.clone(), p.text()))
-                .collect();
-            let msg: Msg = Msg::Provide { registers };
-            ready.send.push(msg.to_text());
-        }
-        let unsent: Vec<u64> = (self.requests.iter())
-            .filter(|(_, r)| r.stage == Stage::Unsent)
-            .map(|(l, _)| *l)
-            .collect();
-        for local in unsent {
+        ready.send.extend(self.provided.resume());
+        for local in self.requests.unsent() {
             ready.send.extend(self.request_text(local));
         }
         ready
@@ -353,13 +270,7 @@ impl Session {
                 Awaiting::Request(_) => {}
             }
         }
-        for r in self.requests.values_mut() {
-            match r.stage {
-                Stage::Sent(_) => r.stage = Stage::Unsent,
-                Stage::Acked(id) => ready.poll.push(id),
-                Stage::Unsent => {}
-            }
-        }
+        ready.poll = self.requests.disconnected();
         ready
     }
 
@@ -367,24 +278,9 @@ impl Session {
     /// not delivered yet.
     pub fn polled(&mut self, request: u64, status: &str, reason: Option<&str>) -> Ready {
         let mut ready = Ready::default();
-        ready.deliver.extend(self.finish(request, status, reason));
+        let outcome = self.requests.finish(request, status, reason);
+        ready.deliver.extend(outcome.map(Delivery::Outcome));
         ready
-    }
-
-    fn finish(&mut self, request: u64, status: &str, reason: Option<&str>) -> Option<Delivery> {
-        if !FINAL.contains(&status) {
-            return None;
-        }
-        let local = (self.requests.iter())
-            .find(|(_, r)| r.stage == Stage::Acked(request))
-            .map(|(l, _)| *l)?;
-        self.requests.remove(&local);
-        Some(Delivery::Outcome(Outcome {
-            local,
-            request,
-            status: status.to_string(),
-            reason: reason.map(str::to_string),
-        }))
     }
 
     /// A message received on the open socket.
@@ -411,9 +307,8 @@ impl Session {
             }
             ServerMsg::Outcome(m) => {
                 let reason = m.reason.as_deref();
-                ready
-                    .deliver
-                    .extend(self.finish(m.request, &m.status, reason));
+                let outcome = self.requests.finish(m.request, &m.status, reason);
+                ready.deliver.extend(outcome.map(Delivery::Outcome));
             }
             ServerMsg::Ok(reply) => {
                 self.replied(Ref::of(reply.reference), Ok(reply.request), &mut ready)
@@ -456,32 +351,15 @@ impl Session {
                 Some(Awaiting::Applied(call, name, before, adopted)) => {
                     if result.is_err() {
                         // Refused: not applied; put the value back unless it changed since.
-                        if let Some(p) = self.provided.get_mut(&name) {
-                            if p.value.get() == adopted.get() {
-                                p.value = before;
-                            }
-                        }
+                        self.provided.restore(&name, before, &adopted);
                     }
                     let result = result.map(|_| ()).map_err(str::to_string);
                     ready.deliver.push(Delivery::Reply(call, result));
                 }
-                Some(Awaiting::Request(local)) => match result {
-                    Ok(Some(id)) => {
-                        if let Some(req) = self.requests.get_mut(&local) {
-                            req.stage = Stage::Acked(id);
-                        }
-                    }
-                    // Refused (or acknowledged without an id): final, with the error.
-                    Ok(None) | Err(_) => {
-                        self.requests.remove(&local);
-                        ready.deliver.push(Delivery::Outcome(Outcome {
-                            local,
-                            request: 0,
-                            status: "refused".into(),
-                            reason: result.err().map(str::to_string),
-                        }));
-                    }
-                },
+                Some(Awaiting::Request(local)) => {
+                    let outcome = self.requests.replied(local, result);
+                    ready.deliver.extend(outcome.map(Delivery::Outcome));
+                }
                 None => {}
             },
             None => {}
