@@ -4,10 +4,10 @@
 // here over HTTP accepts or rejects it), JSON checked before Send, the boolean toggle, a direct
 // write of another kind (and a concurrent change refused), a consumer token's write refused.
 // Entries are selected through the URL hash `#entry=<id>`, which the detail view owns.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, http } from "./worker.mjs";
-import { launchBrowser, openDashboard, screenshot } from "./dashboard_fixture.mjs";
+import { openDashboard, screenshot, withBrowser } from "./dashboard_fixture.mjs";
 
 const worker = new Worker();
 const TOKENS = [
@@ -15,15 +15,7 @@ const TOKENS = [
   { name: "ops", token: "detail-admin-0123456789", role: "admin" },
 ];
 const locked = new Worker({ vars: { REGISTRY_TOKENS: JSON.stringify(TOKENS) }, readyStatuses: [401] });
-let browser;
-before(async () => {
-  await Promise.all([worker.start(), locked.start()]);
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await Promise.all([worker.dispose(), locked.dispose()]);
-});
+const session = withBrowser(worker, locked);
 
 const text = (page, sel) => page.locator(`#detail ${sel}`).textContent();
 const waitText = (page, sel, want, timeout = 10_000) =>
@@ -40,7 +32,7 @@ const STATUS_TEXT = { 401: "Unauthorized", 403: "Forbidden", 409: "Conflict" };
 
 /** Opens the dashboard of `registry` on the entry `id` (through the URL hash). */
 async function openOn(registry, id, options = {}, origin = worker.url) {
-  const page = await openDashboard(browser, origin, registry, options);
+  const page = await openDashboard(session.browser, origin, registry, options);
   await page.goto(`${origin}/?registry=${encodeURIComponent(registry)}#entry=${encodeURIComponent(id)}`);
   await waitText(page, "#detail-title", id);
   return page;
@@ -274,7 +266,7 @@ test("a consumer token's write is refused with a clear message and changes nothi
   const admin = { authorization: `Bearer ${TOKENS[1].token}` };
   const made = await http("PUT", `${base}/v1/entries/svc:db`, { kind: "svc", data: { size: 1 } }, admin);
   assert.equal(made.status, 201, made.text);
-  const page = await openDashboard(browser, locked.url, "detail-auth");
+  const page = await openDashboard(session.browser, locked.url, "detail-auth");
   await page.locator("#token-form").waitFor({ state: "visible", timeout: 15_000 });
   await page.fill("#token", TOKENS[0].token);
   await page.press("#token", "Enter");

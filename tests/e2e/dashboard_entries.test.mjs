@@ -2,22 +2,14 @@
 // values, tree/flat and the name filter, expand/collapse all, the query box (valid, invalid,
 // live), removed entries, TTLs and refreshing providers, keyboard selection, the phone width,
 // reconnecting after a restart, and 10,000 registers. Writes the entries screenshots.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { launchBrowser, openDashboard, screenshot } from "./dashboard_fixture.mjs";
+import { openDashboard, screenshot, withBrowser } from "./dashboard_fixture.mjs";
 import { Worker, http, putUntilAccepted } from "./worker.mjs";
 
 const worker = new Worker();
-let browser;
-before(async () => {
-  await worker.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker.dispose();
-});
+const session = withBrowser(worker);
 
 const reg = (name) => `${worker.url}/r/${name}`;
 const publish = (name, registers) => http("PUT", `${reg(name)}/provider`, { registers });
@@ -39,7 +31,7 @@ async function seed(name) {
 
 test("entries: every kind listed in a tree with counts; values update in place with a highlight", async () => {
   await seed("tree");
-  const page = await openDashboard(browser, worker.url, "tree", { width: 1100, height: 640 });
+  const page = await openDashboard(session.browser, worker.url, "tree", { width: 1100, height: 640 });
   await waitValue(page, "kitchen.temp", "21.5", 15_000);
   assert.equal(await valueOf(page, "svc:web"), '{"up":true}', "entries of other kinds are shown");
   assert.equal(await page.textContent('.row[data-id="svc:web"] .kind'), "svc.http");
@@ -68,7 +60,7 @@ test("entries: every kind listed in a tree with counts; values update in place w
 
 test("entries: flat list, name filter, expand/collapse all, keyboard selection", async () => {
   await seed("flat");
-  const page = await openDashboard(browser, worker.url, "flat", { width: 1100, height: 640 });
+  const page = await openDashboard(session.browser, worker.url, "flat", { width: 1100, height: 640 });
   await waitValue(page, "hall:lamp", "true", 15_000);
   // Collapse all: only the top-level nodes; expand all: every entry again.
   await page.click("button.collapse-all");
@@ -112,7 +104,7 @@ test("entries: flat list, name filter, expand/collapse all, keyboard selection",
 
 test("entries: the query box — valid, invalid (explained inline), and live", async () => {
   await seed("query");
-  const page = await openDashboard(browser, worker.url, "query", { width: 1100, height: 640 });
+  const page = await openDashboard(session.browser, worker.url, "query", { width: 1100, height: 640 });
   await waitValue(page, "hall:lamp", "true", 15_000);
   await page.fill(".query", "^meta.room=kit");
   await page.press(".query", "Enter");
@@ -157,7 +149,7 @@ test("entries: the query box — valid, invalid (explained inline), and live", a
 });
 
 test("entries: a removed entry is marked, then vanishes; TTLs count down; a refreshing provider shows", async () => {
-  const page = await openDashboard(browser, worker.url, "ttl", { width: 1100, height: 640 });
+  const page = await openDashboard(session.browser, worker.url, "ttl", { width: 1100, height: 640 });
   await page.waitForFunction(() => document.querySelector("#status").textContent === "live", null, { timeout: 15_000 });
   await publish("ttl", { "gone:soon": { value: 1, ttl: "1500ms" }, "stays:long": { value: 2, ttl: "30s" } });
   await waitValue(page, "gone:soon", "1");
@@ -185,7 +177,7 @@ test("entries: a removed entry is marked, then vanishes; TTLs count down; a refr
 
 test("entries: usable at phone width (390 × 844)", async () => {
   await seed("phone");
-  const page = await openDashboard(browser, worker.url, "phone", { width: 390, height: 844 });
+  const page = await openDashboard(session.browser, worker.url, "phone", { width: 390, height: 844 });
   await waitValue(page, "kitchen.temp", "21.5", 15_000);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no horizontal scrolling");
   for (const sel of [".name-filter", ".query", ".entries-rows", 'button.collapse-all']) {
@@ -200,7 +192,7 @@ test("entries: usable at phone width (390 × 844)", async () => {
 });
 
 test("status: follows client.onStatus when the package has it; else transport, network and a health probe", async () => {
-  const page = await openDashboard(browser, worker.url, "status", { width: 800, height: 600 });
+  const page = await openDashboard(session.browser, worker.url, "status", { width: 800, height: 600 });
   await page.waitForFunction(() => document.querySelector("#status")?.textContent === "live", null, { timeout: 15_000 });
   const seen = await page.evaluate(async () => {
     const { trackStatus } = await import("/status.js");
@@ -249,11 +241,8 @@ test("status: follows client.onStatus when the package has it; else transport, n
 
 test("entries: without WebSockets the page says long-poll and stays live over HTTP", async () => {
   await publish("poll", { "hall:lamp": { value: 1, ttl: "1h" } });
-  const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(e.message));
   // A network where no WebSocket can be opened (e.g. a proxy that refuses upgrades).
-  await page.addInitScript(() => {
+  const noSockets = () => {
     window.WebSocket = class extends EventTarget {
       constructor(url) {
         super();
@@ -270,8 +259,8 @@ test("entries: without WebSockets the page says long-poll and stays live over HT
       send() {}
       close() {}
     };
-  });
-  await page.goto(`${worker.url}/?registry=poll`);
+  };
+  const page = await openDashboard(session.browser, worker.url, "poll", { width: 1000, height: 600, init: noSockets });
   await waitValue(page, "hall:lamp", "1", 15_000);
   await page.waitForFunction(() => document.querySelector("#status")?.textContent === "long-poll", null, { timeout: 10_000 });
   await publish("poll", { "hall:lamp": { value: 2, ttl: "1h" } });
@@ -283,7 +272,7 @@ test("entries: without WebSockets the page says long-poll and stays live over HT
 
 test("entries: reconnects after the worker restarts (status leaves live, then returns)", async () => {
   await publish("restart", { "a:b": { value: 1, ttl: "1h" } });
-  const page = await openDashboard(browser, worker.url, "restart", { width: 1100, height: 640 });
+  const page = await openDashboard(session.browser, worker.url, "restart", { width: 1100, height: 640 });
   await waitValue(page, "a:b", "1", 15_000);
   await page.waitForFunction(() => document.querySelector("#status").textContent === "live", null, { timeout: 5_000 });
   const seen = page.evaluate(() => new Promise((resolve) => {
@@ -311,7 +300,7 @@ test("entries: 10,000 registers are all counted and a change deep in the list sh
       for (let i = 0; i < 1000; i++) registers[`zone-${z}.room-${Math.floor(i / 100)}:reg-${i}`] = { value: i, metadata: { zone: z }, ttl: "1h" };
       assert.equal((await http("PUT", `${base}/provider`, { registers })).status, 204);
     }
-    const page = await openDashboard(browser, big.url, "scale", { width: 1100, height: 640 });
+    const page = await openDashboard(session.browser, big.url, "scale", { width: 1100, height: 640 });
     await page.waitForFunction(() => document.querySelector(".count-total")?.textContent === "10000", null, { timeout: 30_000 });
     // Only the rows in view are in the DOM.
     assert.ok((await page.locator(".entries-rows .row").count()) < 80);

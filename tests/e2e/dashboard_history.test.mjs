@@ -4,21 +4,13 @@
 // an id deleted and created again), rollback from the timeline (the confirmation shows the
 // change; confirmed it really restores, cancelled it changes nothing), a stale rollback refused
 // with a message, and the view at phone width. Each test uses a registry of its own.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, http } from "./worker.mjs";
-import { launchBrowser, openDashboard, screenshot } from "./dashboard_fixture.mjs";
+import { openDashboard, screenshot, withBrowser } from "./dashboard_fixture.mjs";
 
 const worker = new Worker();
-let browser;
-before(async () => {
-  await worker.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await worker.dispose();
-});
+const session = withBrowser(worker);
 
 const base = (registry) => `${worker.url}/r/${registry}`;
 const put = async (registry, id, data, kind = "svc") => {
@@ -36,7 +28,7 @@ const headOf = async (registry) => (await http("GET", `${base(registry)}/v1/vers
 
 /** Opens the dashboard on `registry` with the history view (`#history` or `#history=<id>`). */
 async function openHistory(registry, id, viewport) {
-  const page = await openDashboard(browser, worker.url, registry, viewport);
+  const page = await openDashboard(session.browser, worker.url, registry, viewport);
   const hash = id === undefined ? "#history" : `#history=${encodeURIComponent(id)}`;
   await page.goto(`${worker.url}/?registry=${encodeURIComponent(registry)}${hash}`);
   await page.locator("#history-view .hist-list li").first().waitFor({ timeout: 15_000 });
@@ -275,7 +267,7 @@ test("at phone width (390 × 844) the history view fits and works", async () => 
   await put(reg, "kitchen:lamp", { on: true }, "device");
   await put(reg, "hall:sensor", { temp: 21.5, unit: "C" }, "device");
   // Opened by the History tab (no hash yet): it loads, and the hash follows the view.
-  const page = await openDashboard(browser, worker.url, reg, { width: 390, height: 844 });
+  const page = await openDashboard(session.browser, worker.url, reg, { width: 390, height: 844 });
   await page.locator("#status.live").waitFor({ timeout: 15_000 });
   assert.ok(await page.locator("#history-view").isHidden());
   assert.ok(await page.locator("#entries-view").isVisible());
@@ -311,7 +303,7 @@ test("with retention, versions folded away are said to be gone (timeline and an 
     const { oldest, head } = (await http("GET", `${url}/v1/versions?limit=1`)).json;
     assert.equal(head, 530);
     assert.ok(oldest > 1, `some versions were folded (oldest ${oldest})`);
-    const page = await openDashboard(browser, kept.url, "hist-retention");
+    const page = await openDashboard(session.browser, kept.url, "hist-retention");
     await page.goto(`${kept.url}/?registry=hist-retention#history`);
     const note = page.locator("#history-view .hist-note");
     while (!(await page.locator("#history-view .hist-older").isHidden())) {
@@ -352,7 +344,7 @@ test("with tokens: versions carry the writer's name, and a token that may not ro
       const r = await http("PUT", `${url}/v1/entries/svc:web`, { kind: "svc", data: { port } }, admin);
       assert.ok(r.status === 200 || r.status === 201, r.text);
     }
-    const page = await openDashboard(browser, locked.url, "hist-locked");
+    const page = await openDashboard(session.browser, locked.url, "hist-locked");
     await page.goto(`${locked.url}/?registry=hist-locked#history`);
     await page.locator("#token-form").waitFor({ state: "visible", timeout: 15_000 });
     await page.fill("#token", tokens[0].token);

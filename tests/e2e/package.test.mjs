@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "no
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./dashboard_fixture.mjs";
 import { NAME, ROOT, project } from "./package.mjs";
 import { Worker, freePort, http } from "./worker.mjs";
 
@@ -99,10 +99,7 @@ test("browser: an esbuild bundle in headless Chromium writes, reads and watches 
     copyFileSync(join(p.dir, "node_modules", NAME, "registry_web_bg.wasm"), join(dist, "registry_web_bg.wasm"));
     writeFileSync(join(dist, "index.html"), '<!doctype html><script type="module" src="app.js"></script>');
     server = await serve(dist);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
+    browser = await launchBrowser();
     const page = await browser.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));

@@ -1,9 +1,9 @@
 // End-to-end: the registry page in a real browser (Debian's Chromium driven by Playwright)
 // lists the registers and updates them live through the web client; says when access is open;
 // with REGISTRY_TOKENS set, asks for a token, keeps it for the tab and shows the data.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { withBrowser } from "./dashboard_fixture.mjs";
 import { Worker, http } from "./worker.mjs";
 
 const worker = new Worker();
@@ -12,23 +12,12 @@ const TOKENS = [
   { name: "ops", token: "page-admin-0123456789", role: "admin" },
 ];
 const locked = new Worker({ vars: { REGISTRY_TOKENS: JSON.stringify(TOKENS) }, readyStatuses: [401] });
-let browser;
-before(async () => {
-  await Promise.all([worker.start(), locked.start()]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
-});
-after(async () => {
-  await browser?.close();
-  await Promise.all([worker.dispose(), locked.dispose()]);
-});
+const session = withBrowser(worker, locked);
 
 test("the page lists registers and updates values in place", async () => {
   const base = `${worker.url}/r/page`;
   await http("PUT", `${base}/provider`, { registers: { "kitchen:temp": { value: 21.5, metadata: { unit: "C" }, ttl: "60s" } } });
-  const page = await browser.newPage();
+  const page = await session.browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${worker.url}/?registry=page`);
@@ -53,7 +42,7 @@ test("with tokens: the page asks for one on 401, keeps it for the tab and shows 
   const admin = { authorization: `Bearer ${TOKENS[1].token}` };
   const publish = (value) => http("PUT", `${base}/provider`, { registers: { "hall:lamp": { value, ttl: "1h" } } }, admin);
   assert.equal((await publish(1)).status, 204);
-  const page = await browser.newPage();
+  const page = await session.browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const sockets = [];
