@@ -32,6 +32,7 @@ pub mod deps;
 pub mod duration;
 pub mod effects;
 pub mod entry;
+pub mod entry_doc;
 pub mod history;
 pub mod listen;
 pub mod logline;

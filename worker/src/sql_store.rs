@@ -22,13 +22,8 @@ CREATE TABLE IF NOT EXISTS registry_meta (
 );
 CREATE TABLE IF NOT EXISTS entries (
   id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  meta TEXT NOT NULL,
-  data TEXT NOT NULL,
-  ttl_ms INTEGER,
-  expires_at INTEGER,
-  version INTEGER NOT NULL
-);
+  doc TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS versions (
   version INTEGER PRIMARY KEY,
   body TEXT NOT NULL
@@ -90,13 +85,27 @@ fn rows<T: serde::de::DeserializeOwned>(
 const ENTRY_PAGE: f64 = 1000.0;
 const SMALL_ENTRY_PAGE: f64 = 16.0;
 
-/// One page of entries after `?1` (NULL: from the first), in id order, as one JSON array of
-/// `[id, kind, meta, data, ttl_ms, expires_at, version]` (meta and data are stored as JSON
-/// text and go in verbatim, so numbers keep their digits).
-const ENTRY_PAGE_QUERY: &str = "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(e, ',') || ']' AS text
-FROM (SELECT id, '[' || json_quote(id) || ',' || json_quote(kind) || ',' || meta || ',' || data || ','
-      || ifnull(ttl_ms, 'null') || ',' || ifnull(expires_at, 'null') || ',' || version || ']' AS e
-      FROM entries WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2)";
+/// The first page of entries (at most `?1`), in id order, as one JSON array of their `doc`s
+/// (each written whole by [`entry_doc`], so SQLite only joins texts: no per-column work). The
+/// table is kept in id order (`WITHOUT ROWID`), so the core gets the entries sorted.
+const FIRST_ENTRY_PAGE_QUERY: &str =
+    "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
+FROM (SELECT id, doc FROM entries ORDER BY id LIMIT ?1)";
+/// The page after id `?2`, as [`FIRST_ENTRY_PAGE_QUERY`].
+const NEXT_ENTRY_PAGE_QUERY: &str =
+    "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
+FROM (SELECT id, doc FROM entries WHERE id > ?2 ORDER BY id LIMIT ?1)";
+
+/// How a database written before `doc` existed (an entry's fields in columns of their own) is
+/// converted, once, on open, in one transaction: the same `doc` [`entry_doc`] writes.
+const ENTRY_DOCS_FROM_COLUMNS: [&str; 4] = [
+    "CREATE TABLE entries_doc (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID",
+    "INSERT INTO entries_doc (id, doc) SELECT id, '[' || json_quote(id) || ',' || json_quote(kind)
+       || ',' || meta || ',' || data || ',' || ifnull(ttl_ms, 'null') || ','
+       || ifnull(expires_at, 'null') || ',' || version || ']' FROM entries",
+    "DROP TABLE entries",
+    "ALTER TABLE entries_doc RENAME TO entries",
+];
 
 #[derive(Deserialize)]
 struct EntryPage {
@@ -105,16 +114,10 @@ struct EntryPage {
     text: Option<String>,
 }
 
-/// One entry as [`ENTRY_PAGE_QUERY`] writes it.
-type EntryTuple = (
-    String,
-    String,
-    registry_core::entry::Meta,
-    serde_json::Value,
-    Option<u64>,
-    Option<u64>,
-    u64,
-);
+/// The `doc` column of an entry ([`registry_core::entry_doc`]).
+fn entry_doc(e: &Entry) -> SqlStorageValue {
+    SqlStorageValue::from(registry_core::entry_doc::to_doc(e))
+}
 
 /// Every entry, a page at a time (see [`ENTRY_PAGE`]).
 fn load_entries(sql: &SqlStorage) -> Result<Vec<Entry>, StoreError> {
@@ -124,31 +127,23 @@ fn load_entries(sql: &SqlStorage) -> Result<Vec<Entry>, StoreError> {
         let page = entry_page(sql, after.as_deref(), ENTRY_PAGE)
             .or_else(|_| entry_page(sql, after.as_deref(), SMALL_ENTRY_PAGE))?;
         let Some((last, text)) = page else { break };
-        let tuples: Vec<EntryTuple> = serde_json::from_str(&text).map_err(err)?;
-        entries.extend(tuples.into_iter().map(
-            |(id, kind, meta, data, ttl_ms, expires_at, version)| Entry {
-                id,
-                kind,
-                meta,
-                data,
-                ttl_ms,
-                expires_at,
-                version,
-            },
-        ));
+        entries.extend(registry_core::entry_doc::parse_docs(&text).map_err(err)?);
         after = Some(last);
     }
     Ok(entries)
 }
 
-/// The page after `after` (its last id and its JSON text), or None past the last entry.
+/// The page after id `after` (from the first without), as its last id and its JSON text, or
+/// None past the last entry.
 fn entry_page(
     sql: &SqlStorage,
     after: Option<&str>,
     limit: f64,
 ) -> Result<Option<(String, String)>, StoreError> {
-    let after = after.map_or(SqlStorageValue::Null, SqlStorageValue::from);
-    let pages: Vec<EntryPage> = rows(sql, ENTRY_PAGE_QUERY, vec![after, limit.into()])?;
+    let pages: Vec<EntryPage> = match after {
+        None => rows(sql, FIRST_ENTRY_PAGE_QUERY, vec![limit.into()])?,
+        Some(id) => rows(sql, NEXT_ENTRY_PAGE_QUERY, vec![limit.into(), id.into()])?,
+    };
     match pages.into_iter().next() {
         Some(EntryPage {
             n,
@@ -197,7 +192,17 @@ impl SqlStore {
             )
             .map_err(err)?;
         }
-        Ok(SqlStore { storage, sql })
+        let store = SqlStore { storage, sql };
+        // Databases created before entries were stored whole have a column per field.
+        let columns: Vec<Column> = rows(&store.sql, "PRAGMA table_info(entries)", None)?;
+        if !columns.iter().any(|c| c.name == "doc") {
+            let statements = ENTRY_DOCS_FROM_COLUMNS
+                .iter()
+                .map(|q| (*q, vec![]))
+                .collect();
+            store.transaction(statements)?;
+        }
+        Ok(store)
     }
 
     fn statements(commit: &Commit) -> Result<Vec<Statement>, StoreError> {
@@ -260,17 +265,8 @@ impl SqlStore {
         }
         for e in &commit.put_entries {
             out.push((
-                "INSERT OR REPLACE INTO entries (id, kind, meta, data, ttl_ms, expires_at, version)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    e.id.as_str().into(),
-                    e.kind.as_str().into(),
-                    json_text(&e.meta)?,
-                    json_text(&e.data)?,
-                    e.ttl_ms.map(|v| v as i64).into(),
-                    e.expires_at.map(|v| v as i64).into(),
-                    int(e.version),
-                ],
+                "INSERT OR REPLACE INTO entries (id, doc) VALUES (?, ?)",
+                vec![e.id.as_str().into(), entry_doc(e)],
             ));
         }
         for name in &commit.delete_requests {
