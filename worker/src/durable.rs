@@ -270,12 +270,8 @@ impl worker::DurableObject for RegistryObject {
         _clean: bool,
     ) -> Result<()> {
         self.socket_gone(&ws).await?;
-        // Complete the closing handshake (1005/1006 cannot be sent back).
-        let code = if code == 1005 || code == 1006 {
-            1000
-        } else {
-            code as u16
-        };
+        // Complete the closing handshake.
+        let code = registry_core::stream::close_reply_code(code);
         let _ = ws.close(Some(code), Some("closed"));
         Ok(())
     }

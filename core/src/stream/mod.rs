@@ -22,6 +22,23 @@ use watch::{Watch, WatchSpec};
 /// Identifies one connection; chosen by the host, unique among its open connections.
 pub type ConnId = u64;
 
+/// The code a host sends back to complete a WebSocket's closing handshake after the client
+/// closed with `received`: the same code, except 1005 (no code given) and 1006 (abnormal
+/// closure), which are reserved and never sent, and become 1000 (normal closure).
+///
+/// ```
+/// use registry_core::stream::close_reply_code;
+/// assert_eq!(close_reply_code(4001), 4001);
+/// assert_eq!(close_reply_code(1005), 1000);
+/// assert_eq!(close_reply_code(1006), 1000);
+/// ```
+pub fn close_reply_code(received: usize) -> u16 {
+    match received {
+        1005 | 1006 => 1000,
+        code => u16::try_from(code).unwrap_or(1000),
+    }
+}
+
 /// One message for one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
