@@ -21,16 +21,22 @@
 //          DIR` starts ours from a copy of it instead of filling.
 // Usage: node bench/floor.mjs [--rounds N] [--requests N] [--watchers N] [--writes N]
 //          [--only put,get,ws,sse] [--cold [--cold-from DIR]] [--entries N] [--versions N]
-//          [--baseline-assets] [--baseline-logs]
+//          [--baseline-assets] [--baseline-logs] [--baseline-rust] [--ours-config TOML]
 //        node bench/floor.mjs --fill-cold DIR [--entries N] [--versions N]   (after scripts/build.sh)
+// --baseline-rust: the baseline is the Rust (workers-rs) one (bench/baseline-rs/, built first
+// when its build is missing or older than its sources); it has put, get and ws only.
+// --ours-config TOML: another worker in the place of ours (put, get, ws, sse only), e.g.
+// `--baseline-rust --ours-config bench/baseline/wrangler.toml` puts the two baselines side by
+// side (the ratio is then JS / Rust); with --baseline-logs both print the log lines.
 // Output: a table per figure, then every raw figure as JSON on the last line.
 import { loadavg } from "node:os";
 import { execFileSync } from "node:child_process";
-import { cpSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, http } from "../tests/e2e/worker.mjs";
-import { cpuMs, runtimeOrigin, workerds } from "../tests/e2e/runtime.mjs";
+import { cpuMs, rssKib, runtimeOrigin, workerds } from "../tests/e2e/runtime.mjs";
 import { Arrivals, closeAll, openMany, openSse, openWs } from "./watchers.mjs";
 
 const arg = (name, dflt) => {
@@ -41,8 +47,19 @@ const ROUNDS = Number(arg("rounds", 3));
 const REQUESTS = Number(arg("requests", 500));
 const WATCHERS = Number(arg("watchers", 1000));
 const WRITES = Number(arg("writes", 20));
-const ONLY = arg("only", "put,get,ws,sse").split(",");
+// --baseline-rust: the Rust (workers-rs) baseline, which has the figures put, get and ws.
+const BASELINE_RUST = process.argv.includes("--baseline-rust");
+const ONLY = arg("only", BASELINE_RUST ? "put,get,ws" : "put,get,ws,sse").split(",");
 const COLD = process.argv.includes("--cold");
+if (BASELINE_RUST && (ONLY.includes("sse") || COLD)) {
+  console.error("floor bench: the Rust baseline (--baseline-rust) has put, get and ws only");
+  process.exit(2);
+}
+const OURS_CONFIG = arg("ours-config", null);
+if (OURS_CONFIG && (COLD || process.argv.includes("--fill-cold"))) {
+  console.error("floor bench: --ours-config has no cold start (it fills a registry over its API)");
+  process.exit(2);
+}
 const ENTRIES = Number(arg("entries", 10_000));
 const VERSIONS = Number(arg("versions", 100_000));
 const FILL_CONCURRENCY = Number(arg("fill-concurrency", 16));
@@ -54,7 +71,7 @@ const BASELINE_ASSETS = process.argv.includes("--baseline-assets");
 // --baseline-logs: the baseline prints the registry's log lines (one per request, one more per
 // version written), which ours prints on every request.
 const BASELINE_LOGS = process.argv.includes("--baseline-logs");
-const BASELINE_CONFIG = BASELINE_ASSETS ? "bench/baseline/wrangler-assets.toml" : "bench/baseline/wrangler.toml";
+const BASELINE_CONFIG = `bench/${BASELINE_RUST ? "baseline-rs" : "baseline"}/${BASELINE_ASSETS ? "wrangler-assets.toml" : "wrangler.toml"}`;
 const SETTLE_MS = 5_000;
 const WRITE_TIMEOUT_MS = 10_000;
 
@@ -77,7 +94,6 @@ async function attach(t) {
   t.pid = workerds(t.worker).find((p) => p.role === "runtime").pid;
   return t;
 }
-const rssKib = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 
 async function ok(r, what) {
   if (r.status >= 300) throw new Error(`${what}: ${r.status} ${await r.text()}`);
@@ -150,7 +166,7 @@ async function openFan(t, kind, name, open) {
 
 // ---- alternating rounds ----
 
-const results = { rounds: [], load_start: load(), watchers: WATCHERS, writes: WRITES, requests: REQUESTS, baseline_config: BASELINE_CONFIG, baseline_logs: BASELINE_LOGS };
+const results = { rounds: [], load_start: load(), watchers: WATCHERS, writes: WRITES, requests: REQUESTS, baseline_config: BASELINE_CONFIG, ours_config: OURS_CONFIG, baseline_logs: BASELINE_LOGS };
 
 /** Runs `measure(target)` for both targets, baseline first in odd rounds; returns
  *  `{ baseline, ours }`. */
@@ -175,6 +191,19 @@ if (FILL_TO) {
   process.exit(0);
 }
 
+/** Builds the Rust baseline (bench/baseline-rs/build.sh) when its wasm is missing or older
+ *  than one of its sources or the workspace's lock file. */
+function buildRustBaseline() {
+  const dir = join(import.meta.dirname, "baseline-rs");
+  const newest = (p) => (statSync(p).isDirectory() ? Math.max(...readdirSync(p).map((f) => newest(join(p, f)))) : statSync(p).mtimeMs);
+  const out = join(dir, "build/index_bg.wasm");
+  const sources = [join(dir, "src"), join(dir, "Cargo.toml"), join(import.meta.dirname, "../Cargo.lock")];
+  if (existsSync(out) && statSync(out).mtimeMs >= Math.max(...sources.map(newest))) return;
+  console.error("floor bench: building the Rust baseline (bench/baseline-rs/build.sh)");
+  execFileSync("bash", [join(dir, "build.sh")], { stdio: ["ignore", 2, 2] });
+}
+if (BASELINE_RUST) buildRustBaseline();
+
 const targets = {};
 const watchdog = setTimeout(() => {
   console.error("floor bench: not finished in time, stopping the workers");
@@ -184,7 +213,9 @@ watchdog.unref();
 
 try {
   targets.baseline = await start("baseline", { config: BASELINE_CONFIG, vars: BASELINE_LOGS ? { LOG_LINES: "1" } : {} });
-  const ours = new Worker({ vars: { MAX_ENTRIES: String(Math.max(ENTRIES, 10_000) * 2) } });
+  // Another worker in ours' place prints the log lines too when the baseline does.
+  const oursLogs = OURS_CONFIG && BASELINE_LOGS ? { LOG_LINES: "1" } : {};
+  const ours = new Worker({ config: OURS_CONFIG, vars: { MAX_ENTRIES: String(Math.max(ENTRIES, 10_000) * 2), ...oursLogs } });
   if (COLD_FROM) cpSync(COLD_FROM, ours.persist, { recursive: true });
   targets.ours = await attach({ name: "ours", worker: await ours.start() });
   // Warm-up: the objects, the connection pools.
@@ -301,7 +332,7 @@ const line = (label, pick, unit, lowerIsBetter, target) => {
   const met = lowerIsBetter ? med <= target : med >= target;
   console.log(`| ${label} | ${rows.map((x) => r2(x.baseline)).join(", ")} | ${rows.map((x) => r2(x.ours)).join(", ")} | ${ratios.map(r2).join(", ")} | ${r2(med)} | ${lowerIsBetter ? "≤" : "≥"} ${target} ${met ? "met" : "NOT met"} |`);
 };
-console.log(`\nAgainst the platform's floor (${BASELINE_CONFIG}${BASELINE_LOGS ? ", printing our log lines" : ""}): ${ROUNDS} alternating rounds, load average at start ${results.load_start.join(" ")}`);
+console.log(`\nAgainst the platform's floor (${BASELINE_CONFIG}${BASELINE_LOGS ? ", printing our log lines" : ""}${OURS_CONFIG ? `; "ours" is ${OURS_CONFIG}` : ""}): ${ROUNDS} alternating rounds, load average at start ${results.load_start.join(" ")}`);
 console.log(`per round load averages: ${results.rounds.map((r) => `${r.kind}#${r.round} ${r.load[0]}`).join(", ")}\n`);
 console.log("| figure (unit) | baseline per round | ours per round | ratio ours / baseline per round | median ratio | target |");
 console.log("|---|---|---|---|---|---|");

@@ -35,6 +35,10 @@ export function fdCount(pid) {
   try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return null; }
 }
 
+/** Resident memory (KiB) of a process. */
+export const rssKib = (pid) =>
+  Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
+
 /** CPU time (ms, user + system) of a process. */
 export function cpuMs(pid) {
   try {
