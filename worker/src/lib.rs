@@ -3,8 +3,9 @@
 //! The entry point only routes: `/r/{registry}/…` (bare paths = registry `default`) goes to the
 //! Durable Object named after the registry, which is a thin shell around `registry-core`
 //! ([`durable::RegistryObject`]). Static files of `www/` are served by the `[assets]` binding
-//! before this code runs. CORS is answered here for every response. Every request is authorized
-//! here ([`auth_env::admit`]) and reaches its object carrying the principal.
+//! before this code runs, except on the API's paths, which `run_worker_first` sends here. CORS
+//! is answered here for every response. Every request is authorized here
+//! ([`auth_env::admit`]) and reaches its object carrying the principal.
 
 pub mod auth_env;
 mod cors;
