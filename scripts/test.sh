@@ -54,7 +54,8 @@ done
 # the e2e suites install that tarball (package.test.mjs: Node, an esbuild bundle in Chromium, a
 # second Worker, tsc --strict over web-client/types-check; node_*client.test.mjs: Node).
 step "build and pack" bash scripts/build.sh
-step "e2e" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
+# A test that hangs fails after 10 minutes (none takes more than a few) instead of holding CI.
+step "e2e" node --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec tests/e2e/*.test.mjs
 step "browser" node tests/e2e/with-worker.mjs \
   wasm-pack test --headless --chrome web-client --test browser
 

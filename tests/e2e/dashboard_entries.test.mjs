@@ -275,12 +275,19 @@ test("entries: reconnects after the worker restarts (status leaves live, then re
   const page = await openDashboard(session.browser, worker.url, "restart", { width: 1100, height: 640 });
   await waitValue(page, "a:b", "1", 15_000);
   await page.waitForFunction(() => document.querySelector("#status").textContent === "live", null, { timeout: 5_000 });
-  const seen = page.evaluate(() => new Promise((resolve) => {
+  // Every status the page shows from here on, recorded before the restart begins (awaited, so
+  // a quick change cannot slip past the observer).
+  await page.evaluate(() => {
     const s = document.querySelector("#status");
-    new MutationObserver(() => s.textContent !== "live" && resolve(s.textContent)).observe(s, { childList: true, characterData: true, subtree: true });
-  }));
+    window.statusesSeen = [];
+    new MutationObserver(() => window.statusesSeen.push(s.textContent))
+      .observe(s, { childList: true, characterData: true, subtree: true });
+  });
   await worker.restart();
-  const during = await seen;
+  const seen = () => page.evaluate(() => window.statusesSeen);
+  await page.waitForFunction(() => window.statusesSeen.some((t) => t !== "live"), null, { timeout: 15_000 })
+    .catch(async () => assert.fail(`the status never left live across the restart: ${JSON.stringify(await seen())}`));
+  const during = (await seen()).find((t) => t !== "live");
   assert.ok(["reconnecting", "offline", "connecting"].includes(during), `status while down: ${during}`);
   await putUntilAccepted(`${reg("restart")}/provider`, { registers: { "a:b": { value: 2, ttl: "1h" } } });
   await waitValue(page, "a:b", "2", 20_000);
