@@ -18,9 +18,12 @@
 //          answer, and the baseline reading every entries row: `/load`).
 //          Filling 100,000 versions over HTTP takes long on a loaded machine: `--fill-cold DIR`
 //          only fills ours' cold registry and keeps the persisted folder in DIR; `--cold-from
-//          DIR` starts ours from a copy of it instead of filling.
+//          DIR` starts ours from a copy of it instead of filling. `--cold-warm-code` first
+//          sends a write and a read to another, small registry (`/r/warmup`) after each restart,
+//          so the timed request finds the isolate's code already run once: it tells the code's
+//          first run apart from loading the registry.
 // Usage: node bench/floor.mjs [--rounds N] [--requests N] [--watchers N] [--writes N]
-//          [--only put,get,ws,sse] [--cold [--cold-from DIR]] [--entries N] [--versions N]
+//          [--only put,get,ws,sse] [--cold [--cold-from DIR] [--cold-warm-code]] [--entries N] [--versions N]
 //          [--baseline-assets] [--baseline-logs] [--baseline-rust] [--ours-config TOML]
 //        node bench/floor.mjs --fill-cold DIR [--entries N] [--versions N]   (after scripts/build.sh)
 // --baseline-rust: the baseline is the Rust (workers-rs) one (bench/baseline-rs/, built first
@@ -65,6 +68,7 @@ const VERSIONS = Number(arg("versions", 100_000));
 const FILL_CONCURRENCY = Number(arg("fill-concurrency", 16));
 const FILL_TO = arg("fill-cold", null);
 const COLD_FROM = arg("cold-from", null);
+const COLD_WARM_CODE = process.argv.includes("--cold-warm-code");
 // --baseline-assets: the baseline binds the registry's static files as `[assets]` too, so both
 // workers' requests pass the runtime's asset router (ours does: it serves www/).
 const BASELINE_ASSETS = process.argv.includes("--baseline-assets");
@@ -275,6 +279,11 @@ async function coldStart(targets) {
   const first = async (t, path) => {
     await t.worker.restart();
     await attach(t);
+    if (COLD_WARM_CODE) {
+      const body = JSON.stringify({ registers: { "r:1": { value: 1, ttl: "1h" }, "r:2": { value: 2, ttl: "1h" } } });
+      await ok(await fetch(`${t.origin}/r/warmup/provider`, { method: "PUT", body }), "warm-up write");
+      await ok(await fetch(`${t.origin}/r/warmup${path}`), "warm-up read");
+    }
     const s = performance.now();
     await ok(await fetch(`${t.origin}/r/cold${path}`), `cold ${path}`);
     const ms = performance.now() - s;
@@ -359,7 +368,7 @@ for (const kind of ["ws", "sse"]) {
 }
 if (results.cold) {
   const c = results.cold;
-  console.log(`\nCold start: ${c.entries} registers, ${c.versions} versions (ours ${c.ours_fill ?? `filled in ${c.ours_fill_s} s`}, baseline rows in ${c.baseline_fill_s} s; persisted MB ${JSON.stringify(c.persisted_mb)})`);
+  console.log(`\nCold start: ${c.entries} registers, ${c.versions} versions (ours ${c.ours_fill ?? `filled in ${c.ours_fill_s} s`}, baseline rows in ${c.baseline_fill_s} s; persisted MB ${JSON.stringify(c.persisted_mb)})${COLD_WARM_CODE ? "; each worker's code warmed on /r/warmup first" : ""}`);
   console.log("| round | load | baseline first / second (ms) | baseline reading every entries row: first / second (ms) | ours first / second (ms) | ours − baseline (ms) |");
   console.log("|---|---|---|---|---|---|");
   for (const r of c.rounds) {
