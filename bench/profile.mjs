@@ -133,33 +133,34 @@ function selfTimes(profile) {
   return [...byFn].sort((a, b) => b[1] - a[1]);
 }
 
-const worker = new Worker(BASELINE ? { config: "bench/baseline/wrangler.toml" } : {});
-if (arg("cold-from")) cpSync(arg("cold-from"), worker.persist, { recursive: true });
-await worker.start();
-try {
-  const base = `${await runtimeOrigin(worker)}/r/bench`;
-  if (WORKLOAD !== "cold") for (let i = 0; i < 50; i++) await (await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i}":{"value":0,"ttl":"1h"}}}` })).arrayBuffer();
+/** `--workload heap`: the runtime's RSS and the isolate's JS heap before and after opening
+ *  WATCHERS idle WebSocket watchers, per 1,000 sockets. */
+async function measureHeap(worker, base) {
+  const pid = workerds(worker).find((p) => p.role === "runtime").pid;
+  const devtools = await inspect(worker.inspectorPort);
+  const measure = async () => {
+    const heap = await devtools.send("Runtime.getHeapUsage");
+    return { rss_kib: rssKib(pid), heap_used_kib: heap.usedSize / 1024, heap_total_kib: heap.totalSize / 1024 };
+  };
+  await (await fetch(`${base}/provider`, { method: "PUT", body: '{"registers":{"bench:x":{"value":0,"ttl":"1h"}}}' })).arrayBuffer();
+  await sleep(1000);
+  const before = await measure();
+  const opened = await openMany("heap", WATCHERS, () => openWs(base, "bench:x", new Arrivals(WATCHERS)));
+  await sleep(5000);
+  const after = await measure();
+  const per = (k) => (((after[k] - before[k]) / opened.watchers.length) * 1000).toFixed(0);
+  console.log(`${BASELINE ? "the baseline" : "ours"}: ${opened.watchers.length} idle WebSockets; per 1,000 sockets: runtime RSS ${per("rss_kib")} KiB, JS heap used ${per("heap_used_kib")} KiB, JS heap total ${per("heap_total_kib")} KiB`);
+  console.log(JSON.stringify({ before, after }));
+  devtools.close();
+  await closeAll(opened.watchers);
+}
+
+/** The other workloads: the workload under the CPU profiler, then the functions with the most
+ *  self time. */
+async function profileWorkload(worker, base) {
   let watchers = [];
   let arrivals;
-  if (WORKLOAD === "heap") {
-    const pid = workerds(worker).find((p) => p.role === "runtime").pid;
-    const devtools = await inspect(worker.inspectorPort);
-    const measure = async () => {
-      const heap = await devtools.send("Runtime.getHeapUsage");
-      return { rss_kib: rssKib(pid), heap_used_kib: heap.usedSize / 1024, heap_total_kib: heap.totalSize / 1024 };
-    };
-    await (await fetch(`${base}/provider`, { method: "PUT", body: '{"registers":{"bench:x":{"value":0,"ttl":"1h"}}}' })).arrayBuffer();
-    await sleep(1000);
-    const before = await measure();
-    const opened = await openMany("heap", WATCHERS, () => openWs(base, "bench:x", new Arrivals(WATCHERS)));
-    await sleep(5000);
-    const after = await measure();
-    const per = (k) => (((after[k] - before[k]) / opened.watchers.length) * 1000).toFixed(0);
-    console.log(`${BASELINE ? "the baseline" : "ours"}: ${opened.watchers.length} idle WebSockets; per 1,000 sockets: runtime RSS ${per("rss_kib")} KiB, JS heap used ${per("heap_used_kib")} KiB, JS heap total ${per("heap_total_kib")} KiB`);
-    console.log(JSON.stringify({ before, after }));
-    devtools.close();
-    await closeAll(opened.watchers);
-  } else if (WORKLOAD === "ws" || WORKLOAD === "sse") {
+  if (WORKLOAD === "ws" || WORKLOAD === "sse") {
     arrivals = new Arrivals(WATCHERS);
     const open = WORKLOAD === "ws" ? openWs : openSse;
     const opened = await openMany(WORKLOAD, WATCHERS, () => open(base, "bench:x", arrivals));
@@ -167,46 +168,53 @@ try {
     arrivals.expected = watchers.length;
     await sleep(2000);
   }
-  if (WORKLOAD !== "heap") {
-    const devtools = await inspect(worker.inspectorPort);
-    await devtools.send("Profiler.enable");
-    await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
-    await devtools.send("Profiler.start");
-    const t0 = performance.now();
-    if (WORKLOAD === "cold") {
-      const r = await fetch(`${base.replace(/\/r\/bench$/, "/r/cold")}/consumer?name=r:1`);
+  const devtools = await inspect(worker.inspectorPort);
+  await devtools.send("Profiler.enable");
+  await devtools.send("Profiler.setSamplingInterval", { interval: 100 });
+  await devtools.send("Profiler.start");
+  const t0 = performance.now();
+  if (WORKLOAD === "cold") {
+    const r = await fetch(`${base.replace(/\/r\/bench$/, "/r/cold")}/consumer?name=r:1`);
+    await r.arrayBuffer();
+  } else if (arrivals) {
+    for (let i = 0; i < WRITES; i++) {
+      const r = await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"bench:x":{"value":${i},"ttl":"1h"}}}` });
       await r.arrayBuffer();
-    } else if (arrivals) {
-      for (let i = 0; i < WRITES; i++) {
-        const r = await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"bench:x":{"value":${i},"ttl":"1h"}}}` });
-        await r.arrayBuffer();
-        await arrivals.wait(Number(r.headers.get("x-registry-version")), 10_000);
-      }
-    } else {
-      for (let i = 0; i < REQUESTS; i++) {
-        const r = WORKLOAD === "put"
-          ? await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i % 50}":{"value":${i},"ttl":"1h"}}}` })
-          : await fetch(`${base}/consumer?name=r${i % 50}`);
-        await r.arrayBuffer();
-      }
+      await arrivals.wait(Number(r.headers.get("x-registry-version")), 10_000);
     }
-    const wall = performance.now() - t0;
-    const { profile } = await devtools.send("Profiler.stop");
-    devtools.close();
-    await closeAll(watchers);
-    if (arg("out")) writeFileSync(arg("out"), JSON.stringify(profile));
-    const times = selfTimes(profile);
-    const total = times.reduce((s, [, ms]) => s + ms, 0);
-    const idle = times.filter(([k]) => /^\((idle|program|garbage collector)\)/.test(k)).reduce((s, [, ms]) => s + ms, 0);
-    const ops = WORKLOAD === "cold" ? 1 : arrivals ? WRITES : REQUESTS;
-    console.log(`profile of ${BASELINE ? "the baseline" : "ours"}, workload ${WORKLOAD} (${arrivals ? `${watchers.length} watchers, ${WRITES} writes` : `${REQUESTS} requests`}), inspector targets: ${devtools.targets.join(", ")}`);
-    console.log(`wall ${wall.toFixed(0)} ms; sampled ${total.toFixed(0)} ms, of which (idle)/(program)/(gc) ${idle.toFixed(0)} ms; busy ${((total - idle) / ops).toFixed(2)} ms per ${arrivals ? "write" : "request"}\n`);
-    console.log("| self ms | % of busy | per op (ms) | function |");
-    console.log("|---|---|---|---|");
-    for (const [k, ms] of times.slice(0, TOP)) {
-      console.log(`| ${ms.toFixed(1)} | ${((100 * ms) / (total - idle)).toFixed(1)} | ${(ms / ops).toFixed(3)} | ${k.replaceAll("|", "\\|")} |`);
+  } else {
+    for (let i = 0; i < REQUESTS; i++) {
+      const r = WORKLOAD === "put"
+        ? await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i % 50}":{"value":${i},"ttl":"1h"}}}` })
+        : await fetch(`${base}/consumer?name=r${i % 50}`);
+      await r.arrayBuffer();
     }
   }
+  const wall = performance.now() - t0;
+  const { profile } = await devtools.send("Profiler.stop");
+  devtools.close();
+  await closeAll(watchers);
+  if (arg("out")) writeFileSync(arg("out"), JSON.stringify(profile));
+  const times = selfTimes(profile);
+  const total = times.reduce((s, [, ms]) => s + ms, 0);
+  const idle = times.filter(([k]) => /^\((idle|program|garbage collector)\)/.test(k)).reduce((s, [, ms]) => s + ms, 0);
+  const ops = WORKLOAD === "cold" ? 1 : arrivals ? WRITES : REQUESTS;
+  console.log(`profile of ${BASELINE ? "the baseline" : "ours"}, workload ${WORKLOAD} (${arrivals ? `${watchers.length} watchers, ${WRITES} writes` : `${REQUESTS} requests`}), inspector targets: ${devtools.targets.join(", ")}`);
+  console.log(`wall ${wall.toFixed(0)} ms; sampled ${total.toFixed(0)} ms, of which (idle)/(program)/(gc) ${idle.toFixed(0)} ms; busy ${((total - idle) / ops).toFixed(2)} ms per ${arrivals ? "write" : "request"}\n`);
+  console.log("| self ms | % of busy | per op (ms) | function |");
+  console.log("|---|---|---|---|");
+  for (const [k, ms] of times.slice(0, TOP)) {
+    console.log(`| ${ms.toFixed(1)} | ${((100 * ms) / (total - idle)).toFixed(1)} | ${(ms / ops).toFixed(3)} | ${k.replaceAll("|", "\\|")} |`);
+  }
+}
+
+const worker = new Worker(BASELINE ? { config: "bench/baseline/wrangler.toml" } : {});
+if (arg("cold-from")) cpSync(arg("cold-from"), worker.persist, { recursive: true });
+await worker.start();
+try {
+  const base = `${await runtimeOrigin(worker)}/r/bench`;
+  if (WORKLOAD !== "cold") for (let i = 0; i < 50; i++) await (await fetch(`${base}/provider`, { method: "PUT", body: `{"registers":{"r${i}":{"value":0,"ttl":"1h"}}}` })).arrayBuffer();
+  await (WORKLOAD === "heap" ? measureHeap(worker, base) : profileWorkload(worker, base));
 } finally {
   await worker.dispose();
 }

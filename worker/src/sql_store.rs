@@ -91,21 +91,25 @@ const SMALL_ENTRY_PAGE: f64 = 16.0;
 const FIRST_ENTRY_PAGE_QUERY: &str =
     "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
 FROM (SELECT id, doc FROM entries ORDER BY id LIMIT ?1)";
-/// The page after id `?2`, as [`FIRST_ENTRY_PAGE_QUERY`].
+/// The page after id `?2`, as [`FIRST_ENTRY_PAGE_QUERY`]. Two queries, not `id > ''` for the
+/// first page (the empty string is a valid id) nor `?2 IS NULL OR id > ?2` (which makes SQLite
+/// scan from the first entry for every page).
 const NEXT_ENTRY_PAGE_QUERY: &str =
     "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
 FROM (SELECT id, doc FROM entries WHERE id > ?2 ORDER BY id LIMIT ?1)";
 
-/// How a database written before `doc` existed (an entry's fields in columns of their own) is
-/// converted, once, on open, in one transaction: the same `doc` [`entry_doc`] writes.
-const ENTRY_DOCS_FROM_COLUMNS: [&str; 4] = [
-    "CREATE TABLE entries_doc (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID",
-    "INSERT INTO entries_doc (id, doc) SELECT id, '[' || json_quote(id) || ',' || json_quote(kind)
-       || ',' || meta || ',' || data || ',' || ifnull(ttl_ms, 'null') || ','
-       || ifnull(expires_at, 'null') || ',' || version || ']' FROM entries",
-    "DROP TABLE entries",
-    "ALTER TABLE entries_doc RENAME TO entries",
-];
+/// An entry in the layout before `doc` existed: a column per field, `meta` and `data` as JSON
+/// text. Read once, on open, to convert the table ([`SqlStore::convert_entries_to_docs`]).
+#[derive(Deserialize)]
+struct ColumnsRow {
+    id: String,
+    kind: String,
+    meta: String,
+    data: String,
+    ttl_ms: Option<f64>,
+    expires_at: Option<f64>,
+    version: f64,
+}
 
 #[derive(Deserialize)]
 struct EntryPage {
@@ -196,13 +200,43 @@ impl SqlStore {
         // Databases created before entries were stored whole have a column per field.
         let columns: Vec<Column> = rows(&store.sql, "PRAGMA table_info(entries)", None)?;
         if !columns.iter().any(|c| c.name == "doc") {
-            let statements = ENTRY_DOCS_FROM_COLUMNS
-                .iter()
-                .map(|q| (*q, vec![]))
-                .collect();
-            store.transaction(statements)?;
+            store.convert_entries_to_docs()?;
         }
         Ok(store)
+    }
+
+    /// Rewrites an `entries` table of the old layout ([`ColumnsRow`]) as `doc`s, in one
+    /// transaction (a crash during it leaves the old table), each doc written by [`entry_doc`]
+    /// as every later write is.
+    fn convert_entries_to_docs(&self) -> Result<(), StoreError> {
+        let old: Vec<ColumnsRow> = rows(
+            &self.sql,
+            "SELECT id, kind, meta, data, ttl_ms, expires_at, version FROM entries",
+            None,
+        )?;
+        let mut statements: Vec<Statement> = Vec::with_capacity(old.len() + 3);
+        statements.push((
+            "CREATE TABLE entries_doc (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID",
+            vec![],
+        ));
+        for row in old {
+            let e = Entry {
+                meta: serde_json::from_str(&row.meta).map_err(err)?,
+                data: serde_json::from_str(&row.data).map_err(err)?,
+                id: row.id,
+                kind: row.kind,
+                ttl_ms: row.ttl_ms.map(|v| v as u64),
+                expires_at: row.expires_at.map(|v| v as u64),
+                version: row.version as u64,
+            };
+            statements.push((
+                "INSERT INTO entries_doc (id, doc) VALUES (?, ?)",
+                vec![e.id.as_str().into(), entry_doc(&e)],
+            ));
+        }
+        statements.push(("DROP TABLE entries", vec![]));
+        statements.push(("ALTER TABLE entries_doc RENAME TO entries", vec![]));
+        self.transaction(statements)
     }
 
     fn statements(commit: &Commit) -> Result<Vec<Statement>, StoreError> {
@@ -445,10 +479,7 @@ impl Store for SqlStore {
 
 impl SqlStore {
     /// Runs statements in one `transactionSync`: all of them are durable, or none.
-    fn transaction(
-        &self,
-        statements: Vec<(&'static str, Vec<SqlStorageValue>)>,
-    ) -> Result<(), StoreError> {
+    fn transaction(&self, statements: Vec<Statement>) -> Result<(), StoreError> {
         let sql = self.sql.clone();
         // transactionSync rolls every statement back if the callback throws.
         let body = Closure::once_into_js(move || -> Result<JsValue, JsValue> {

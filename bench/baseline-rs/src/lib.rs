@@ -11,10 +11,11 @@
 //! - `GET  /r/{name}/v1/health`: `{"status":"ok", ...counts}`.
 //!
 //! Anything outside `/r/{name}/` goes to the object named `default`. With the var `LOG_LINES=1`
-//! (`--baseline-logs`) the object prints the registry's log lines: one JSON line per request,
-//! one more per version written. SSE, `/seed` and `/load` (the JS baseline's `sse` and cold
+//! (`--baseline-logs`) the object prints the registry's log lines, made by the registry's own
+//! `registry_core::logline`: one per request, one more per version written. SSE, `/seed` and `/load` (the JS baseline's `sse` and cold
 //! figures) are not implemented.
 
+use registry_core::logline::{RequestLine, VersionWritten};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use worker::{
@@ -118,15 +119,17 @@ impl worker::DurableObject for Floor {
             _ => (Response::error("not found", 404)?, 0),
         };
         if self.log_lines {
-            worker::console_log!(
-                r#"{{"event":"request","registry":"bench","method":"{}","path":{},"status":{},"actor":null,"version":{},"ops":{},"duration_ms":{}}}"#,
-                method,
-                json_string(path),
-                response.status_code(),
-                version,
-                u8::from(method == Method::Put),
-                Date::now().as_millis().saturating_sub(started)
-            );
+            let line = RequestLine {
+                registry: "bench",
+                method: method.as_ref(),
+                path,
+                status: response.status_code(),
+                actor: None,
+                version: u64::try_from(version).unwrap_or(0),
+                ops: usize::from(method == Method::Put),
+                duration_ms: Date::now().as_millis().saturating_sub(started),
+            };
+            worker::console_log!("{}", line.line());
         }
         Ok(response)
     }
@@ -180,10 +183,13 @@ impl Floor {
             .ok_or_else(|| worker::Error::RustError("no row id".into()))?
             as i64;
         if self.log_lines {
-            worker::console_log!(
-                r#"{{"event":"version","registry":"bench","version":{version},"actor":null,"ops":1,"timestamp":{}}}"#,
-                Date::now().as_millis()
-            );
+            let written = VersionWritten {
+                version: u64::try_from(version).unwrap_or(0),
+                actor: "provider".into(),
+                ops: 1,
+                timestamp: Date::now().as_millis(),
+            };
+            worker::console_log!("{}", written.line("bench"));
         }
         self.broadcast(&format!(
             r#"{{"type":"change","watch":"w","version":{version},"actor":"provider","ops":[{{"op":"update","body":{}}}]}}"#,
