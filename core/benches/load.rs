@@ -59,7 +59,7 @@ fn load(c: &mut Criterion) {
         b.iter(|| {
             let mut all = Vec::with_capacity(ENTRIES as usize);
             for p in &pages {
-                all.extend(entry_doc::parse_docs(black_box(p)).unwrap());
+                entry_doc::parse_docs_into(black_box(p), &mut all).unwrap();
             }
             all
         })

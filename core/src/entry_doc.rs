@@ -33,21 +33,52 @@ pub fn to_doc(e: &Entry) -> String {
 
 /// The entries of a JSON array of stored texts (`[doc, doc, ...]`).
 pub fn parse_docs(array: &str) -> Result<Vec<Entry>, serde_json::Error> {
-    let docs: Vec<Doc> = serde_json::from_str(array)?;
-    Ok(docs
-        .into_iter()
-        .map(
-            |(id, kind, meta, data, ttl_ms, expires_at, version)| Entry {
-                id,
-                kind,
-                meta,
-                data,
-                ttl_ms,
-                expires_at,
-                version,
-            },
-        )
-        .collect())
+    let mut out = Vec::new();
+    parse_docs_into(array, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the entries of a JSON array of stored texts to `out`, each built as its doc is
+/// parsed (no intermediate vector per page: loading reads many pages into one).
+pub fn parse_docs_into(array: &str, out: &mut Vec<Entry>) -> Result<(), serde_json::Error> {
+    use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
+
+    struct Docs<'a>(&'a mut Vec<Entry>);
+    impl<'de> Visitor<'de> for Docs<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of entry docs")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            if let Some(n) = seq.size_hint() {
+                self.0.reserve(n);
+            }
+            while let Some((id, kind, meta, data, ttl_ms, expires_at, version)) =
+                seq.next_element::<Doc>()?
+            {
+                self.0.push(Entry {
+                    id,
+                    kind,
+                    meta,
+                    data,
+                    ttl_ms,
+                    expires_at,
+                    version,
+                });
+            }
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Docs<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(array);
+    Docs(out).deserialize(&mut de)?;
+    de.end()
 }
 
 #[cfg(test)]

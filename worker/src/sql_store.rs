@@ -131,7 +131,7 @@ fn load_entries(sql: &SqlStorage) -> Result<Vec<Entry>, StoreError> {
         let page = entry_page(sql, after.as_deref(), ENTRY_PAGE)
             .or_else(|_| entry_page(sql, after.as_deref(), SMALL_ENTRY_PAGE))?;
         let Some((last, text)) = page else { break };
-        entries.extend(registry_core::entry_doc::parse_docs(&text).map_err(err)?);
+        registry_core::entry_doc::parse_docs_into(&text, &mut entries).map_err(err)?;
         after = Some(last);
     }
     Ok(entries)
