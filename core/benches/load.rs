@@ -59,7 +59,7 @@ fn load(c: &mut Criterion) {
         b.iter(|| {
             let mut all = Vec::with_capacity(ENTRIES as usize);
             for p in &pages {
-                entry_doc::parse_docs_into(black_box(p), &mut all).unwrap();
+                entry_doc::parse_docs_into(black_box(p.as_bytes()), &mut all).unwrap();
             }
             all
         })

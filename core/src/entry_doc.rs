@@ -34,13 +34,14 @@ pub fn to_doc(e: &Entry) -> String {
 /// The entries of a JSON array of stored texts (`[doc, doc, ...]`).
 pub fn parse_docs(array: &str) -> Result<Vec<Entry>, serde_json::Error> {
     let mut out = Vec::new();
-    parse_docs_into(array, &mut out)?;
+    parse_docs_into(array.as_bytes(), &mut out)?;
     Ok(out)
 }
 
-/// Appends the entries of a JSON array of stored texts to `out`, each built as its doc is
-/// parsed (no intermediate vector per page: loading reads many pages into one).
-pub fn parse_docs_into(array: &str, out: &mut Vec<Entry>) -> Result<(), serde_json::Error> {
+/// Appends the entries of a JSON array of stored texts, given as its UTF-8 bytes (as a host
+/// reads a page of them), to `out`, each built as its doc is parsed (no intermediate vector
+/// per page: loading reads many pages into one). Invalid UTF-8 is an error.
+pub fn parse_docs_into(array: &[u8], out: &mut Vec<Entry>) -> Result<(), serde_json::Error> {
     use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
     struct Docs<'a>(&'a mut Vec<Entry>);
@@ -76,7 +77,7 @@ pub fn parse_docs_into(array: &str, out: &mut Vec<Entry>) -> Result<(), serde_js
         }
     }
 
-    let mut de = serde_json::Deserializer::from_str(array);
+    let mut de = serde_json::Deserializer::from_slice(array);
     Docs(out).deserialize(&mut de)?;
     de.end()
 }
@@ -116,5 +117,9 @@ mod tests {
     fn a_malformed_doc_is_an_error() {
         assert!(parse_docs(r#"[["a","register",{},1,null,null]]"#).is_err());
         assert!(parse_docs(r#"[["a","register",[],1,null,null,1]]"#).is_err());
+        let mut out = Vec::new();
+        assert!(parse_docs_into(b"[[\"a\",\"register\",{},1,null,null,1]]", &mut out).is_ok());
+        assert!(parse_docs_into(b"[[\"\xff\",\"register\",{},1,null,null,1]]", &mut out).is_err());
+        assert!(parse_docs_into(b"[] trailing", &mut out).is_err());
     }
 }

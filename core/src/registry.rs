@@ -587,6 +587,9 @@ mod tests {
             [&(10, "c".to_string()), &(70, "b".to_string())]
         );
         assert_eq!(loaded.state_bytes(), applied.state_bytes());
-        assert_eq!(loaded.state_bytes(), (1 + 2 + 2) + (1 + 4 + 2) + (1 + 3 + 2));
+        assert_eq!(
+            loaded.state_bytes(),
+            (1 + 2 + 2) + (1 + 4 + 2) + (1 + 3 + 2)
+        );
     }
 }

@@ -86,16 +86,20 @@ const ENTRY_PAGE: f64 = 1000.0;
 const SMALL_ENTRY_PAGE: f64 = 16.0;
 
 /// The first page of entries (at most `?1`), in id order, as one JSON array of their `doc`s
-/// (each written whole by [`entry_doc`], so SQLite only joins texts: no per-column work). The
-/// table is kept in id order (`WITHOUT ROWID`), so the core gets the entries sorted.
+/// (each written whole by [`entry_doc`], so SQLite only joins texts: no per-column work), with
+/// the number of entries in all (`total`, so the load allocates once). The table is kept in id
+/// order (`WITHOUT ROWID`), so the core gets the entries sorted. The text is cast to a BLOB: it
+/// crosses into wasm as one copy of its UTF-8 bytes, where a JS string would be re-encoded
+/// character by character.
 const FIRST_ENTRY_PAGE_QUERY: &str =
-    "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
+    "SELECT count(*) AS n, max(id) AS last, (SELECT count(*) FROM entries) AS total,
+    CAST('[' || group_concat(doc, ',') || ']' AS BLOB) AS text
 FROM (SELECT id, doc FROM entries ORDER BY id LIMIT ?1)";
-/// The page after id `?2`, as [`FIRST_ENTRY_PAGE_QUERY`]. Two queries, not `id > ''` for the
-/// first page (the empty string is a valid id) nor `?2 IS NULL OR id > ?2` (which makes SQLite
-/// scan from the first entry for every page).
-const NEXT_ENTRY_PAGE_QUERY: &str =
-    "SELECT count(*) AS n, max(id) AS last, '[' || group_concat(doc, ',') || ']' AS text
+/// The page after id `?2`, as [`FIRST_ENTRY_PAGE_QUERY`] (without `total`). Two queries, not
+/// `id > ''` for the first page (the empty string is a valid id) nor `?2 IS NULL OR id > ?2`
+/// (which makes SQLite scan from the first entry for every page).
+const NEXT_ENTRY_PAGE_QUERY: &str = "SELECT count(*) AS n, max(id) AS last, NULL AS total,
+    CAST('[' || group_concat(doc, ',') || ']' AS BLOB) AS text
 FROM (SELECT id, doc FROM entries WHERE id > ?2 ORDER BY id LIMIT ?1)";
 
 /// An entry in the layout before `doc` existed: a column per field, `meta` and `data` as JSON
@@ -115,7 +119,30 @@ struct ColumnsRow {
 struct EntryPage {
     n: f64,
     last: Option<String>,
-    text: Option<String>,
+    total: Option<f64>,
+    text: Option<Bytes>,
+}
+
+/// A BLOB column's bytes (an `ArrayBuffer` copied into wasm once).
+struct Bytes(Vec<u8>);
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a BLOB")
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes(v.to_vec()))
+            }
+        }
+        d.deserialize_byte_buf(V)
+    }
 }
 
 /// The `doc` column of an entry ([`registry_core::entry_doc`]).
@@ -130,20 +157,30 @@ fn load_entries(sql: &SqlStorage) -> Result<Vec<Entry>, StoreError> {
     loop {
         let page = entry_page(sql, after.as_deref(), ENTRY_PAGE)
             .or_else(|_| entry_page(sql, after.as_deref(), SMALL_ENTRY_PAGE))?;
-        let Some((last, text)) = page else { break };
-        registry_core::entry_doc::parse_docs_into(&text, &mut entries).map_err(err)?;
-        after = Some(last);
+        let Some(page) = page else { break };
+        if let Some(total) = page.total {
+            entries.reserve_exact(total as usize);
+        }
+        registry_core::entry_doc::parse_docs_into(&page.text, &mut entries).map_err(err)?;
+        after = Some(page.last);
     }
     Ok(entries)
 }
 
-/// The page after id `after` (from the first without), as its last id and its JSON text, or
-/// None past the last entry.
+/// One page of entries as read: the last id, the count of all entries (first page only) and
+/// the page's JSON text as bytes.
+struct Page {
+    last: String,
+    total: Option<f64>,
+    text: Vec<u8>,
+}
+
+/// The page after id `after` (from the first without), or None past the last entry.
 fn entry_page(
     sql: &SqlStorage,
     after: Option<&str>,
     limit: f64,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<Page>, StoreError> {
     let pages: Vec<EntryPage> = match after {
         None => rows(sql, FIRST_ENTRY_PAGE_QUERY, vec![limit.into()])?,
         Some(id) => rows(sql, NEXT_ENTRY_PAGE_QUERY, vec![limit.into(), id.into()])?,
@@ -152,8 +189,9 @@ fn entry_page(
         Some(EntryPage {
             n,
             last: Some(last),
-            text: Some(text),
-        }) if n > 0.0 => Ok(Some((last, text))),
+            total,
+            text: Some(Bytes(text)),
+        }) if n > 0.0 => Ok(Some(Page { last, total, text })),
         _ => Ok(None),
     }
 }
