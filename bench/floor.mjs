@@ -21,14 +21,17 @@
 //          DIR` starts ours from a copy of it instead of filling. `--cold-warm-code` first
 //          sends a write and a read to another, small registry (`/r/warmup`) after each restart,
 //          so the timed request finds the isolate's code already run once: it tells the code's
-//          first run apart from loading the registry.
+//          first run apart from loading the registry. `--cold-settle-ms MS` waits MS after
+//          wrangler reports ready before the timed request (the runtime's own start-up work
+//          done), to tell the object's start apart from the process's.
 // Usage: node bench/floor.mjs [--rounds N] [--requests N] [--watchers N] [--writes N]
-//          [--only put,get,ws,sse] [--cold [--cold-from DIR] [--cold-warm-code]] [--entries N] [--versions N]
+//          [--only put,get,ws,sse] [--cold [--cold-from DIR] [--cold-warm-code] [--cold-settle-ms MS]] [--entries N] [--versions N]
 //          [--baseline-assets] [--baseline-logs] [--baseline-rust] [--ours-config TOML]
 //        node bench/floor.mjs --fill-cold DIR [--entries N] [--versions N]   (after scripts/build.sh)
 // --baseline-rust: the baseline is the Rust (workers-rs) one (bench/baseline-rs/, built first
 // when its build is missing or older than its sources); it has put, get and ws only.
-// --ours-config TOML: another worker in the place of ours (put, get, ws, sse only), e.g.
+// --ours-config TOML: another worker in the place of ours (put, get, ws, sse; cold only with
+// --cold-from, e.g. a build of another commit on the same stored layout), e.g.
 // `--baseline-rust --ours-config bench/baseline/wrangler.toml` puts the two baselines side by
 // side (the ratio is then JS / Rust); with --baseline-logs both print the log lines.
 // Output: a table per figure, then every raw figure as JSON on the last line.
@@ -68,6 +71,7 @@ const VERSIONS = Number(arg("versions", 100_000));
 const FILL_CONCURRENCY = Number(arg("fill-concurrency", 16));
 const FILL_TO = arg("fill-cold", null);
 const COLD_FROM = arg("cold-from", null);
+const COLD_SETTLE_MS = Number(arg("cold-settle-ms", 0));
 const COLD_WARM_CODE = process.argv.includes("--cold-warm-code");
 // --baseline-assets: the baseline binds the registry's static files as `[assets]` too, so both
 // workers' requests pass the runtime's asset router (ours does: it serves www/).
@@ -288,6 +292,9 @@ async function coldStart(targets) {
       await ok(await fetch(`${t.origin}/r/warmup/provider`, { method: "PUT", body }), "warm-up write");
       await ok(await fetch(`${t.origin}/r/warmup${path}`), "warm-up read");
     }
+    // The runtime's own start-up work (compiling, writing back) can still run on the other
+    // core after wrangler reports ready; --cold-settle-ms waits it out before timing.
+    await sleep(COLD_SETTLE_MS);
     const s = performance.now();
     await ok(await fetch(`${t.origin}/r/cold${path}`), `cold ${path}`);
     const ms = performance.now() - s;

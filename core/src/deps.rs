@@ -149,7 +149,11 @@ impl DepIndex {
     pub fn build<'a>(entries: impl Iterator<Item = &'a Entry>, patterns: &[DepPattern]) -> Self {
         let mut index = DepIndex::default();
         for e in entries {
-            index.set(&e.id, dependencies(e, patterns));
+            let deps = dependencies(e, patterns);
+            // Each id comes once: one without dependencies has nothing to add or replace.
+            if !deps.is_empty() {
+                index.set(&e.id, deps);
+            }
         }
         index
     }

@@ -144,6 +144,18 @@ describe("TTL", () => {
     assert.ok(took >= 1_200 && took < 5_000, `expired after ${took} ms`);
   });
 
+  test("expiries one after another with no traffic: the alarm re-arms itself", async () => {
+    const base = fresh();
+    await http("PUT", `${base}/provider`, { registers: { t1: { value: 1, ttl: "1500ms" }, t2: { value: 2, ttl: "3s" } } });
+    const started = Date.now();
+    // Only the alarm that expires t1 can arm the one that expires t2.
+    const r = await http("GET", `${base}/consumer?name=t2&wait=20s`);
+    const took = Date.now() - started;
+    assert.deepEqual(r.json, { registers: {} });
+    assert.ok(took >= 2_500 && took < 8_000, `t2 expired after ${took} ms`);
+    assert.deepEqual((await http("GET", `${base}/consumer?name=t1`)).json, { registers: {} });
+  });
+
   test("a TTL refresh keeps a register alive and wakes nobody", async () => {
     const base = fresh();
     const reg = { registers: { t: { value: 1, ttl: "1500ms" } } };

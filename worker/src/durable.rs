@@ -157,6 +157,17 @@ impl RegistryObject {
     /// the next event; it never fails the request that caused it.
     async fn arm_alarm(&self, at: Option<u64>) {
         let Some(at) = at else { return };
+        if self.alarm_at.get().is_none() {
+            // Unknown (a fresh start, an alarm run, a failed set): an alarm armed before a
+            // restart is still there, and reading it spares the first answer a storage write
+            // to wait for. One not in the future (the alarm running now) is set again.
+            if let Ok(Some(cur)) = self.state.storage().get_alarm().await {
+                let cur = cur.max(0) as u64;
+                if cur > now() {
+                    self.alarm_at.set(Some(cur));
+                }
+            }
+        }
         if self.alarm_at.get().is_some_and(|cur| cur <= at) {
             return;
         }
