@@ -51,9 +51,6 @@ pub fn parse_docs_into(array: &[u8], out: &mut Vec<Entry>) -> Result<(), serde_j
             f.write_str("an array of entry docs")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            if let Some(n) = seq.size_hint() {
-                self.0.reserve(n);
-            }
             while let Some((id, kind, meta, data, ttl_ms, expires_at, version)) =
                 seq.next_element::<Doc>()?
             {

@@ -46,6 +46,9 @@ pub struct RegistryObject {
     held: RefCell<HashMap<WaiterId, oneshot::Sender<()>>>,
     /// The alarm time this instance last set (None = unknown or none).
     alarm_at: Cell<Option<u64>>,
+    /// Whether this instance has read the durable alarm since it started (once is enough:
+    /// afterwards `alarm_at` follows every set).
+    alarm_read: Cell<bool>,
     /// Open stream connections.
     conns: RefCell<HashMap<ConnId, Conn>>,
     /// The id the next connection gets.
@@ -157,10 +160,10 @@ impl RegistryObject {
     /// the next event; it never fails the request that caused it.
     async fn arm_alarm(&self, at: Option<u64>) {
         let Some(at) = at else { return };
-        if self.alarm_at.get().is_none() {
-            // Unknown (a fresh start, an alarm run, a failed set): an alarm armed before a
-            // restart is still there, and reading it spares the first answer a storage write
-            // to wait for. One not in the future (the alarm running now) is set again.
+        if !self.alarm_read.replace(true) {
+            // A fresh start: an alarm armed before the restart is still there, and reading it
+            // spares the first answer a storage write to wait for. One not in the future (the
+            // alarm running now, when an alarm is the first event) is set again.
             if let Ok(Some(cur)) = self.state.storage().get_alarm().await {
                 let cur = cur.max(0) as u64;
                 if cur > now() {
@@ -233,6 +236,7 @@ impl worker::DurableObject for RegistryObject {
             service: RefCell::new(None),
             held: RefCell::new(HashMap::new()),
             alarm_at: Cell::new(None),
+            alarm_read: Cell::new(false),
             conns: RefCell::new(HashMap::new()),
             next_conn: Cell::new(1),
             outbox: Outbox::default(),
